@@ -1,0 +1,125 @@
+"""``python -m dashboard``: seed, simulate, token.
+
+Every command takes ``--database-url`` (default ``sqlite:///var/lianxin.db``).
+Errors a person can fix are printed as one line on stderr with a non-zero exit;
+no tracebacks for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from dashboard.store import DEFAULT_DATABASE_URL, StoreError, open_store
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    from dashboard.seed import SeedRefused, seed_demo
+
+    engine = open_store(args.database_url)
+    try:
+        summary = seed_demo(engine, members=args.members, seed=args.seed, force=args.force, progress=True)
+    except SeedRefused as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from dashboard.simulate_client import run_simulation
+
+    summary = run_simulation(
+        url=args.url,
+        rate=args.rate,
+        duration=args.duration,
+        batch=args.batch,
+        token=args.token,
+        database_url=args.database_url,
+        seed=args.seed,
+    )
+    print(json.dumps(summary))
+    return 0
+
+
+def _cmd_token_create(args: argparse.Namespace) -> int:
+    from dashboard.tokens import TokenError, create_token
+
+    engine = open_store(args.database_url)
+    try:
+        token = create_token(
+            engine, role=args.role, org_code=args.org, level=args.level, label=args.label, days=args.days
+        )
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    print(token)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Lianxin 连心 — command line")
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="SQLAlchemy URL (default %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    seed = sub.add_parser("seed", parents=[db], help="create a demo organisation of N members")
+    seed.add_argument("--members", type=_positive_int, required=True, help="number of party members")
+    seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same organisation)")
+    seed.add_argument("--force", action="store_true", help="replace an organisation already in the database")
+    seed.set_defaults(func=_cmd_seed)
+
+    sim = sub.add_parser("simulate", parents=[db], help="send a realistic event stream to a server")
+    sim.add_argument("--url", required=True, help="ws://HOST:PORT/ws/ingest")
+    sim.add_argument("--rate", type=_positive_float, required=True, help="events per second")
+    sim.add_argument("--duration", type=_positive_float, required=True, help="seconds to run")
+    sim.add_argument("--batch", type=_positive_int, default=100, help="events per frame (default %(default)s)")
+    sim.add_argument("--token", default=None, help="ingest token (default: $LIANXIN_INGEST_TOKEN)")
+    sim.add_argument("--seed", type=int, default=None, help="random seed for the stream")
+    sim.set_defaults(func=_cmd_simulate)
+
+    token = sub.add_parser("token", help="manage tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", parents=[db], help="create a token and print it")
+    create.add_argument("--role", choices=["ingest", "display", "admin"], required=True)
+    create.add_argument("--org", default=None, help="organisation code of the token's subtree (default: the top)")
+    create.add_argument("--level", choices=["full", "public"], default="full")
+    create.add_argument("--label", default=None, help="a note on what the token is for")
+    create.add_argument("--days", type=_positive_int, default=None, help="expire after this many days")
+    create.set_defaults(func=_cmd_token_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CliError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
