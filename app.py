@@ -1,0 +1,162 @@
+"""Lianxin 连心 — ``python app.py`` runs the demo.
+
+Seeds a demo organisation into an empty database, starts the live state and
+the built-in simulator, and serves the Dash app on its FastAPI backend with
+uvicorn at http://127.0.0.1:8050/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import uvicorn
+from dash import Dash, page_container
+from fastapi import FastAPI
+
+from callbacks import wall
+from callbacks.context import ViewContext
+from dashboard.regions import RegionFileError, RegionMap, load_regions, unknown_regions
+from dashboard.runtime import Runtime
+from dashboard.seed import seed_demo
+from dashboard.server import create_api
+from dashboard.settings import Settings
+from dashboard.store import DEFAULT_DATABASE_URL, StoreError, open_store, org_count
+from layouts.i18n import t
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("lianxin")
+
+
+class StartError(Exception):
+    """A reason the demo cannot start, printed as one line."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    p = argparse.ArgumentParser(prog="python app.py", description="Lianxin 连心 — live party-building command centre")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    p.add_argument("--no-simulate", action="store_true", help="do not run the built-in simulator")
+    p.add_argument("--rate", type=float, default=20.0, help="simulated events per second (default %(default)s)")
+    p.add_argument("--bus-url", default=None, help="redis://… to share live state between processes")
+    p.add_argument("--exhibition", action="store_true", help="exhibition mode: public level, self-running show")
+    p.add_argument("--regions", type=Path, default=None, help="your own region boundaries (GeoJSON)")
+    p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
+    p.add_argument("--demo-members", type=int, default=50_000, help="size of the demo seeded into an empty database")
+    a = p.parse_args(argv)
+    if a.rate <= 0:
+        p.error("--rate must be greater than 0")
+    if a.demo_members < 1:
+        p.error("--demo-members must be at least 1")
+    return Settings(
+        database_url=a.database_url,
+        host=a.host,
+        port=a.port,
+        simulate=not a.no_simulate,
+        simulate_rate=a.rate,
+        bus_url=a.bus_url,
+        exhibition=a.exhibition,
+        regions_file=a.regions,
+        region_property=a.region_property,
+        demo_members=a.demo_members,
+    )
+
+
+def claim_port(host: str, port: int) -> socket.socket:
+    """Bind the listening socket now, so a port in use is one clear line, not a traceback later."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartError(f"port {port} on {host} is already in use (another Lianxin? try --port)") from None
+        raise StartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    return sock
+
+
+def prepare_store(settings: Settings) -> Runtime:
+    engine = open_store(settings.database_url)
+    if org_count(engine) == 0:
+        log.info("empty database: seeding a demo organisation of %s members", f"{settings.demo_members:,}")
+        summary = seed_demo(engine, members=settings.demo_members, seed=1, force=False, progress=True)
+        log.info("seeded %s", summary)
+    return Runtime.start(settings, engine)
+
+
+def load_region_map(settings: Settings, runtime: Runtime) -> RegionMap:
+    regions = load_regions(settings.regions_file, settings.region_property)
+    missing = unknown_regions(regions, (n.region_code for n in runtime.tree.nodes.values() if n.region_code))
+    if missing:
+        log.warning("organisations in regions not in %s (shown without a map position): %s", regions.source, ", ".join(missing))
+    return regions
+
+
+def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
+    """The FastAPI app with Lianxin's API, and Dash's pages on top of it."""
+    api = create_api(runtime, lifespan=_lifespan(runtime))
+    app = Dash(
+        __name__,
+        server=api,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ROOT / "assets"),
+        title=t("app.title"),
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    ctx = ViewContext(runtime=runtime, regions=regions)
+    wall.register(ctx)
+    app.layout = page_container
+    return app
+
+
+def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if runtime.settings.simulate:
+            from dashboard.live_simulator import LiveSimulator
+
+            task = asyncio.create_task(LiveSimulator(runtime, rate=runtime.settings.simulate_rate, seed=None).run())
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            runtime.close()
+
+    return lifespan
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = parse_args(argv)
+    try:
+        sock = claim_port(settings.host, settings.port)
+        runtime = prepare_store(settings)
+        regions = load_region_map(settings, runtime)
+    except (StartError, StoreError, RegionFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = build_app(runtime, regions)
+    log.info("Lianxin serving at http://%s:%d/", settings.host, settings.port)
+    config = uvicorn.Config(app.server, log_level="warning", ws_max_size=4 * 1024 * 1024, timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dash wiring, one module per view: page registration and callbacks, fed by the runtime."""

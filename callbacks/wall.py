@@ -1,0 +1,34 @@
+"""The wall page (``/``): renders the scope's live snapshot into layouts.wall."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import html
+
+from callbacks.context import ViewContext
+from dashboard.viewdata import region_values, topology_nodes
+from layouts.i18n import normalise_lang, t
+from layouts.map import region_figure
+from layouts.topology import TopoNode, topology_figure
+from layouts.wall import wall_layout
+
+
+def wall_page(ctx: ViewContext, lang: str) -> html.Div:
+    tree, aggregator = ctx.runtime.tree, ctx.runtime.aggregator
+    root = tree.root
+    if root is None:
+        return html.Div(t("error.no_data", lang), className="page-error")
+    snap = aggregator.snapshot(root.id)
+    map_fig = region_figure(ctx.regions, region_values(tree, aggregator, root.id), t("kpi.members", lang))
+    nodes = {n.org_id: TopoNode(n.code, n.name, n.x, n.y, n.members) for n in topology_nodes(tree, aggregator, root.id)}
+    edges = [(nodes[tree.nodes[i].parent_id], node) for i, node in nodes.items() if tree.nodes[i].parent_id in nodes]
+    return wall_layout(snap, map_fig, topology_figure(list(nodes.values()), edges), lang)
+
+
+def register(ctx: ViewContext) -> None:
+    def layout(lang: str | None = None, **_query: Any) -> html.Div:
+        return wall_page(ctx, normalise_lang(lang))
+
+    dash.register_page("wall", path="/", layout=layout, title=t("app.title"))

@@ -1,0 +1,173 @@
+"""Shared fixtures: a live Lianxin server in a subprocess, PostgreSQL, headless Chromium.
+
+Tests talk to real parts: ``python app.py`` on a free port with a real SQLite
+file, the PostgreSQL and Redis of this machine, Debian's Chromium driven by
+Playwright. Tests that need a service skip with the reason when it is absent,
+unless ``LIANXIN_REQUIRE_SERVICES=1`` (CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_INGEST_TOKEN = "test-ingest-" + uuid.uuid4().hex
+TEST_ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
+POSTGRES_URL = os.environ.get("LIANXIN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LIANXIN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+CHROMIUM = os.environ.get("LIANXIN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def services_required() -> bool:
+    return os.environ.get("LIANXIN_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a visible reason, or fail when CI requires the service."""
+    if services_required():
+        pytest.fail(f"{reason} (LIANXIN_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``python app.py`` in a subprocess on a free port, with kill -9 and restart on the same database."""
+
+    def __init__(self, db_path: Path, extra_args: list[str] | None = None, demo_members: int = 2000) -> None:
+        self.db_url = f"sqlite:///{db_path}"
+        self.port = free_port()
+        self.extra_args = extra_args or ["--no-simulate"]
+        self.demo_members = demo_members
+        self.log_path = db_path.with_suffix(".log")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.token = TEST_INGEST_TOKEN
+        self.admin_token = TEST_ADMIN_TOKEN
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_ingest(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/ingest"
+
+    def start(self, timeout: float = 120.0) -> LiveServer:
+        env = {**os.environ, "LIANXIN_INGEST_TOKEN": self.token, "LIANXIN_ADMIN_TOKEN": self.admin_token, "PYTHONUNBUFFERED": "1"}
+        cmd = [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(self.port),
+            "--database-url",
+            self.db_url,
+            "--demo-members",
+            str(self.demo_members),
+            *self.extra_args,
+        ]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not answer /api/health within {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """kill -9: no shutdown hooks, no flushing — what a crash looks like."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> LiveServer:
+        self.stop()
+        return self.start()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server shared by one test module (2,000-member demo organisation, simulator off)."""
+    server = LiveServer(tmp_path_factory.mktemp("live") / "lianxin.db").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of the test's own, for tests that kill or restart it."""
+    server = LiveServer(tmp_path / "lianxin.db").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL on a schema of the test's own, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    schema = "lx_test_" + uuid.uuid4().hex[:12]
+    admin = create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any connection failure means: no PostgreSQL here
+        admin.dispose()
+        skip_or_fail(f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).splitlines()[0]}")
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's headless Chromium, driven by Playwright (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (scripts/test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
