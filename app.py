@@ -21,8 +21,9 @@ import uvicorn
 from dash import Dash, page_container
 from fastapi import FastAPI
 
-from callbacks import wall
+from callbacks import live, wall
 from callbacks.context import ViewContext
+from dashboard.live_simulator import LiveSimulator
 from dashboard.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime import Runtime
 from dashboard.seed import seed_demo
@@ -94,12 +95,10 @@ def prepare_store(settings: Settings) -> Runtime:
     return Runtime.start(settings, engine)
 
 
-def load_region_map(settings: Settings, runtime: Runtime) -> RegionMap:
-    regions = load_regions(settings.regions_file, settings.region_property)
+def warn_unknown_regions(regions: RegionMap, runtime: Runtime) -> None:
     missing = unknown_regions(regions, (n.region_code for n in runtime.tree.nodes.values() if n.region_code))
     if missing:
         log.warning("organisations in regions not in %s (shown without a map position): %s", regions.source, ", ".join(missing))
-    return regions
 
 
 def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
@@ -117,6 +116,7 @@ def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
     )
     ctx = ViewContext(runtime=runtime, regions=regions)
     wall.register(ctx)
+    live.register(ctx)
     app.layout = page_container
     return app
 
@@ -124,18 +124,15 @@ def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
 def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
-        task = None
+        tasks = [asyncio.create_task(runtime.publisher.run())]
         if runtime.settings.simulate:
-            from dashboard.live_simulator import LiveSimulator
-
-            task = asyncio.create_task(LiveSimulator(runtime, rate=runtime.settings.simulate_rate, seed=None).run())
+            tasks.append(asyncio.create_task(LiveSimulator(runtime, rate=runtime.settings.simulate_rate, seed=None).run()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.gather(*tasks, return_exceptions=True)
             runtime.close()
 
     return lifespan
@@ -146,11 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
     try:
         sock = claim_port(settings.host, settings.port)
+        regions = load_regions(settings.regions_file, settings.region_property)
         runtime = prepare_store(settings)
-        regions = load_region_map(settings, runtime)
     except (StartError, StoreError, RegionFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    warn_unknown_regions(regions, runtime)
     app = build_app(runtime, regions)
     log.info("Lianxin serving at http://%s:%d/", settings.host, settings.port)
     config = uvicorn.Config(app.server, log_level="warning", ws_max_size=4 * 1024 * 1024, timeout_graceful_shutdown=3)

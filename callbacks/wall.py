@@ -8,6 +8,7 @@ import dash
 from dash import html
 
 from callbacks.context import ViewContext
+from dashboard.scopes import Scope
 from dashboard.viewdata import region_values, topology_nodes
 from layouts.i18n import normalise_lang, t
 from layouts.map import region_figure
@@ -24,7 +25,8 @@ def wall_page(ctx: ViewContext, lang: str) -> html.Div:
     map_fig = region_figure(ctx.regions, region_values(tree, aggregator, root.id), t("kpi.members", lang))
     nodes = {n.org_id: TopoNode(n.code, n.name, n.x, n.y, n.members) for n in topology_nodes(tree, aggregator, root.id)}
     edges = [(nodes[tree.nodes[i].parent_id], node) for i, node in nodes.items() if tree.nodes[i].parent_id in nodes]
-    return wall_layout(snap, map_fig, topology_figure(list(nodes.values()), edges), lang)
+    ticket = ctx.runtime.signer.sign(Scope(root.id, "public"))
+    return wall_layout(snap, map_fig, topology_figure(list(nodes.values()), edges), lang, ticket)
 
 
 def register(ctx: ViewContext) -> None:

@@ -52,17 +52,20 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from dashboard.simulate_client import run_simulation
+    from dashboard.simulate_client import SimulationError, run_simulation
 
-    summary = run_simulation(
-        url=args.url,
-        rate=args.rate,
-        duration=args.duration,
-        batch=args.batch,
-        token=args.token,
-        database_url=args.database_url,
-        seed=args.seed,
-    )
+    try:
+        summary = run_simulation(
+            url=args.url,
+            rate=args.rate,
+            duration=args.duration,
+            batch=args.batch,
+            token=args.token,
+            database_url=args.database_url,
+            seed=args.seed,
+        )
+    except SimulationError as exc:
+        raise CliError(str(exc)) from None
     print(json.dumps(summary))
     return 0
 

@@ -17,6 +17,9 @@ from sqlalchemy import Engine
 from dashboard.aggregator import Aggregator
 from dashboard.bus import Bus, InProcessBus
 from dashboard.ingest import Ingestor
+from dashboard.members_directory import MemberDirectory
+from dashboard.publisher import FramePublisher
+from dashboard.scopes import ScopeSigner
 from dashboard.settings import Settings
 from dashboard.store import open_store
 from dashboard.tree import OrgTree
@@ -32,6 +35,8 @@ class Runtime:
     bus: Bus
     aggregator: Aggregator
     ingestor: Ingestor
+    publisher: FramePublisher
+    signer: ScopeSigner
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -46,8 +51,19 @@ class Runtime:
         bus = InProcessBus()
         bus.subscribe(aggregator.apply)
         ingestor = Ingestor(engine, tree, bus)
-        return cls(settings=settings, engine=engine, tree=tree, bus=bus, aggregator=aggregator, ingestor=ingestor)
+        publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
+        return cls(
+            settings=settings,
+            engine=engine,
+            tree=tree,
+            bus=bus,
+            aggregator=aggregator,
+            ingestor=ingestor,
+            publisher=publisher,
+            signer=ScopeSigner(),
+        )
 
     def close(self) -> None:
+        self.publisher.close()
         self.ingestor.close()
         self.engine.dispose()

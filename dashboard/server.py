@@ -12,7 +12,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from dashboard import __version__
 from dashboard.api import router as api_router
@@ -29,7 +28,6 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         title="Lianxin 连心 API",
         version=__version__,
         description="Live ingest and read API of Lianxin. See docs/api.md and docs/events.md.",
-        default_response_class=ORJSONResponse,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,

@@ -13,7 +13,7 @@ from dash import dcc, html
 
 from layouts.charts import donut, funnel, hbar
 from layouts.components import graph, kpi_tile, panel, ranked_list
-from layouts.i18n import fmt_count, fmt_percent, t
+from layouts.i18n import client_labels, fmt_count, fmt_percent, t
 from layouts.theme import RED, SERIES, threshold_colour
 
 KPI_TILES: tuple[str, ...] = (
@@ -146,8 +146,17 @@ def feed_panel(lang: str) -> html.Section:
     )
 
 
-def wall_layout(snap: dict[str, Any], map_figure: dict[str, Any], topology_figure: dict[str, Any], lang: str) -> html.Div:
-    """The whole wall for one scope's snapshot."""
+def live_stores(ticket: str, lang: str) -> list[dcc.Store]:
+    """Where frames land (``live``), the page's answer to each (``live-ack``), and its signed scope."""
+    return [
+        dcc.Store(id="live"),
+        dcc.Store(id="live-ack", data=0),
+        dcc.Store(id="live-meta", data={"ticket": ticket, "lang": lang, "labels": client_labels(lang)}),
+    ]
+
+
+def wall_layout(snap: dict[str, Any], map_figure: dict[str, Any], topology_figure: dict[str, Any], lang: str, ticket: str) -> html.Div:
+    """The whole wall for one scope's snapshot; ``ticket`` is the scope, signed, for the live stream."""
     return html.Div(
         id="wall-stage",
         children=html.Div(
@@ -164,7 +173,7 @@ def wall_layout(snap: dict[str, Any], map_figure: dict[str, Any], topology_figur
                 pipeline_panel(snap, lang),
                 feed_panel(lang),
                 alerts_panel(snap, lang),
-                dcc.Store(id="wall-meta", data={"lang": lang, "org": snap.get("org")}),
+                *live_stores(ticket, lang),
             ],
         ),
     )

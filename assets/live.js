@@ -1,0 +1,239 @@
+/* Lianxin live frames on the page: fans each frame out to the KPI tiles, the feed, the alerts;
+   keeps conn-state honest (live / stale / reconnecting, with data-lag-ms); and a watchdog that
+   reloads the page when frames stopped but the server answers /api/health.
+
+   The frame format is made by dashboard/publisher.py: {seq, ts, full, heartbeat?, kpi: {...}, feed: [...]}.
+   Elements touched here are never re-rendered by Dash after the first layout, so direct DOM
+   updates do not fight React. */
+(function () {
+  "use strict";
+
+  var STALE_MS = 10000;          // "stale" after 10 s without a frame
+  var RELOAD_AFTER_MS = 15000;   // watchdog: reload if still no frame and the server is up
+  var FEED_MAX = 12;
+  var TREND_POINTS = 40;
+
+  var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false };
+  window.lianxinLive = state;    // for tests and the curious: frames taken, last seq
+
+  function lang() {
+    var meta = document.querySelector(".wall.lang-en, .page.lang-en");
+    return meta ? "en" : "zh";
+  }
+
+  function label(key) {
+    var labels = window.lianxinLabels || {};
+    return labels[key] || key;
+  }
+
+  function fmtCount(n) {
+    if (n === null || n === undefined) return "<5";
+    if (typeof n !== "number") return String(n);
+    if (lang() === "zh" && Math.abs(n) >= 100000) {
+      if (Math.abs(n) >= 100000000) return (n / 100000000).toFixed(2) + "亿";
+      return (n / 10000).toFixed(1) + "万";
+    }
+    return Math.round(n).toLocaleString("en-US");
+  }
+
+  function fmtPercent(x) {
+    return (x === null || x === undefined) ? "—" : (x * 100).toFixed(1) + "%";
+  }
+
+  // --- KPI tiles -----------------------------------------------------------------------------
+
+  var RATE = { three_meetings: [0.95, 0.8], themed_day: [0.95, 0.8], dues_rate: [0.9, 0.7] };
+
+  function tileValues(kpi) {
+    var m = kpi.meetings || {};
+    var tr = kpi.transfers || {};
+    return {
+      members: kpi.members, organisations: kpi.organisations, branches: kpi.branches,
+      active_today: kpi.active_today, active_15m: kpi.active_15m,
+      events_today: kpi.events_today, events_total: kpi.events_total, events_per_min: kpi.events_per_min,
+      study_points_today: kpi.study_points_today,
+      three_meetings: m.three_meetings_completion, themed_day: m.themed_day_completion,
+      dues_rate: kpi.dues_rate, transfers_in_flight: tr.in_flight, transfers_overdue: tr.overdue,
+      lost_contact: kpi.lost_contact
+    };
+  }
+
+  function rateColour(name, x) {
+    var t = RATE[name];
+    if (x === null || x === undefined) return "";
+    return x >= t[0] ? "#47c97a" : (x >= t[1] ? "#f3c14b" : "#ff4d5e");
+  }
+
+  function countUp(el, from, to, format) {
+    var start = performance.now(), dur = 600;
+    if (el._anim) cancelAnimationFrame(el._anim);
+    function step(now) {
+      var k = Math.min(1, (now - start) / dur);
+      var eased = 1 - Math.pow(1 - k, 3);
+      el.textContent = format(from + (to - from) * eased);
+      if (k < 1) el._anim = requestAnimationFrame(step); else { el._anim = null; el.textContent = format(to); }
+    }
+    el._anim = requestAnimationFrame(step);
+  }
+
+  function drawTrend(name, value) {
+    var box = document.getElementById("trend-" + name);
+    if (!box || typeof value !== "number") return;
+    var pts = state.trends[name] || (state.trends[name] = []);
+    pts.push(value);
+    if (pts.length > TREND_POINTS) pts.shift();
+    if (pts.length < 2) return;
+    var lo = Math.min.apply(null, pts), hi = Math.max.apply(null, pts), span = (hi - lo) || 1;
+    var w = 100, h = 20, d = "";
+    for (var i = 0; i < pts.length; i++) {
+      d += (i ? " " : "") + (i * w / (pts.length - 1)).toFixed(1) + "," + (h - 2 - (pts[i] - lo) / span * (h - 4)).toFixed(1);
+    }
+    box.innerHTML = '<svg viewBox="0 0 100 20" preserveAspectRatio="none" width="100%" height="100%">' +
+      '<polyline fill="none" stroke="#f3c14b" stroke-width="1.5" vector-effect="non-scaling-stroke" points="' + d + '"/></svg>';
+  }
+
+  function updateTiles(kpi) {
+    var values = tileValues(kpi);
+    Object.keys(values).forEach(function (name) {
+      var v = values[name];
+      var el = document.getElementById("kpi-" + name);
+      if (!el || v === undefined) return;
+      var isRate = RATE.hasOwnProperty(name);
+      var format = isRate ? fmtPercent : fmtCount;
+      var old = parseFloat(el.getAttribute("data-value"));
+      el.setAttribute("data-value", v === null ? "" : v);
+      if (isRate) el.style.color = rateColour(name, v);
+      if (typeof v === "number" && !isNaN(old) && old !== v && !isRate) countUp(el, old, v, format);
+      else el.textContent = format(v);
+      drawTrend(name, v);
+    });
+  }
+
+  // --- feed and alerts ---------------------------------------------------------------------
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  function hhmmss(ms) {
+    var d = new Date(ms), p = function (n) { return n < 10 ? "0" + n : "" + n; };
+    return p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+  }
+
+  function updateFeed(items) {
+    var list = document.getElementById("live-feed");
+    if (!list || !items || !items.length) return;
+    var placeholder = list.querySelector(".empty");
+    if (placeholder) placeholder.remove();
+    items.forEach(function (it) {
+      var li = el("li", "feed-item type-" + it.type);
+      li.appendChild(el("span", "time", hhmmss(it.ts)));
+      li.appendChild(el("span", "org", it.org));
+      if (it.who) li.appendChild(el("span", "who", it.who));
+      li.appendChild(el("span", "what", label("event." + it.type)));
+      if (it.title) li.appendChild(el("span", "title", it.title));
+      list.insertBefore(li, list.firstChild);
+    });
+    while (list.children.length > FEED_MAX) list.removeChild(list.lastChild);
+  }
+
+  function updateAlerts(kpi) {
+    var box = document.getElementById("alerts");
+    if (!box || (kpi.notices === undefined && kpi.rule_breaks === undefined && kpi.transfers === undefined)) return;
+    var notices = kpi.notices !== undefined ? kpi.notices : (state.notices || []);
+    var breaks = kpi.rule_breaks !== undefined ? kpi.rule_breaks : (state.breaks || {});
+    var transfers = kpi.transfers !== undefined ? kpi.transfers : (state.transfers || {});
+    state.notices = notices; state.breaks = breaks; state.transfers = transfers;
+    var ul = el("ul", "alert-list");
+    var now = Date.now();
+    notices.forEach(function (n) {
+      if (n.expires && n.expires < now) return;
+      var li = el("li", "notice level-" + n.level);
+      li.appendChild(el("span", "badge", label("notice." + n.level)));
+      li.appendChild(el("span", "label", n.title));
+      li.appendChild(el("span", "value", n.org));
+      ul.appendChild(li);
+    });
+    [["few_members", breaks.few_members], ["no_secretary", breaks.no_secretary],
+     ["no_meeting", breaks.no_meeting], ["transfers_overdue", transfers.overdue]].forEach(function (row) {
+      if (!row[1]) return;
+      var li = el("li", "alert-rule");
+      li.appendChild(el("span", "label", label("alerts." + row[0])));
+      li.appendChild(el("span", "value", fmtCount(row[1])));
+      ul.appendChild(li);
+    });
+    box.innerHTML = "";
+    if (ul.children.length) box.appendChild(ul); else box.appendChild(el("div", "empty", label("alerts.none")));
+  }
+
+  function updateLeaderboard(rows) {
+    var box = document.getElementById("leaderboard");
+    if (!box || !rows) return;
+    var ol = el("ol", "ranked");
+    ol.id = "leaderboard";
+    rows.slice(0, 8).forEach(function (r, i) {
+      var li = el("li");
+      li.appendChild(el("span", "rank", String(i + 1)));
+      li.appendChild(el("span", "label", r.name));
+      li.appendChild(el("span", "value", fmtCount(r.points) + " " + label("unit.points")));
+      ol.appendChild(li);
+    });
+    if (!rows.length) { ol = el("div", "empty", label("leaderboard.empty")); ol.id = "leaderboard"; }
+    box.replaceWith(ol);
+  }
+
+  // --- connection state -----------------------------------------------------------------------
+
+  function setConn(kind, lagMs) {
+    var c = document.getElementById("conn-state");
+    if (!c) return;
+    c.className = "conn-state " + kind;
+    c.textContent = label("conn." + kind);
+    if (lagMs !== undefined) c.setAttribute("data-lag-ms", String(Math.max(0, Math.round(lagMs))));
+  }
+
+  function watchdog() {
+    if (!document.getElementById("conn-state") || state.reloading) return;
+    var quiet = Date.now() - state.lastFrameAt;
+    if (quiet < STALE_MS) return;
+    setConn(state.everLive ? "stale" : "connecting");
+    if (quiet < RELOAD_AFTER_MS) return;
+    fetch("/api/health", { cache: "no-store" }).then(function (r) {
+      if (r.ok && Date.now() - state.lastFrameAt >= RELOAD_AFTER_MS && !state.reloading) {
+        state.reloading = true;
+        window.location.reload();
+      }
+    }).catch(function () { setConn("reconnecting"); });
+  }
+  setInterval(watchdog, 1000);
+
+  // --- the clientside callback ------------------------------------------------------------------
+
+  window.dash_clientside = window.dash_clientside || {};
+  window.dash_clientside.lianxin = Object.assign(window.dash_clientside.lianxin || {}, {
+    onFrame: function (frame, meta) {
+      if (!frame) return window.dash_clientside.no_update;
+      if (meta && meta.labels) window.lianxinLabels = meta.labels;
+      state.lastFrameAt = Date.now();
+      state.everLive = true;
+      state.frames += 1;
+      setConn("live", Date.now() - frame.ts);
+      if (!frame.heartbeat) {
+        try {
+          var kpi = frame.kpi || {};
+          updateTiles(kpi);
+          updateFeed(frame.feed);
+          updateAlerts(kpi);
+          if (kpi.top_study !== undefined) updateLeaderboard(kpi.top_study);
+          state.lastSeq = frame.seq;
+        } catch (err) {
+          console.error("[lianxin] frame " + frame.seq + " could not be shown; skipped", err);
+        }
+      }
+      return frame.seq;
+    }
+  });
+})();

@@ -1,0 +1,65 @@
+"""The live stream: one persistent websocket callback per page, pushing frames into ``live``.
+
+The callback has no Input and no Output, so Dash's client restarts it after a
+reconnect. It reads the page's signed scope ticket, attaches to the publisher,
+and loops: wait for the next frame of its scope, ``set_props`` it into the
+``live`` store, then wait for the page's acknowledgement (a ``get_prop``
+round trip, answered only after the page has handled what came before). A
+slow page therefore receives fewer, fresher frames instead of a growing queue.
+
+A clientside function (assets/live.js) fans each frame out to the tiles, the
+feed, the alerts and the charts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, set_props
+from dash.exceptions import WebsocketDisconnected
+
+from callbacks.context import ViewContext
+
+log = logging.getLogger(__name__)
+
+ACK_TIMEOUT_S = 30.0
+
+
+def register(view: ViewContext) -> None:
+    publisher, signer = view.runtime.publisher, view.runtime.signer
+
+    @callback(websocket=True, persistent=True)
+    async def live_stream() -> None:
+        ws = ctx.websocket
+        if ws is None:
+            return
+        try:
+            meta = await ws.get_prop("live-meta", "data", timeout=10)
+        except (TimeoutError, WebsocketDisconnected):
+            return
+        scope = signer.verify(meta.get("ticket")) if isinstance(meta, dict) else None
+        if scope is None or scope.org_id not in view.runtime.tree:
+            return
+        channel = publisher.attach(scope)
+        seq = 0
+        try:
+            while not ws.is_shutdown:
+                frame = await publisher.next_frame(channel, seq)
+                seq = frame["seq"]
+                set_props("live", {"data": frame})
+                try:
+                    await ws.get_prop("live-ack", "data", timeout=ACK_TIMEOUT_S)
+                except TimeoutError:
+                    log.warning("screen did not acknowledge frame %d within %ss; going on", seq, ACK_TIMEOUT_S)
+        except WebsocketDisconnected:
+            pass
+        finally:
+            publisher.detach(channel)
+
+    clientside_callback(
+        ClientsideFunction(namespace="lianxin", function_name="onFrame"),
+        Output("live-ack", "data"),
+        Input("live", "data"),
+        State("live-meta", "data"),
+        prevent_initial_call=True,
+    )
