@@ -13,7 +13,7 @@ def _labels(prefix: str, keys: list[str], lang: str) -> list[str]:
     return [t(f"{prefix}.{k}", lang) if prefix else k for k in keys]
 
 
-def donut(counts: Mapping[str, int], prefix: str, lang: str) -> dict[str, Any]:
+def donut(counts: Mapping[str, int], prefix: str, lang: str, height: int) -> dict[str, Any]:
     """A ring chart of shares, e.g. gender; the first share is printed in the middle."""
     keys = list(counts)
     values = [counts[k] for k in keys]
@@ -34,12 +34,13 @@ def donut(counts: Mapping[str, int], prefix: str, lang: str) -> dict[str, Any]:
             }
         ],
         "layout": figure_layout(
+            height=height,
             annotations=[{"text": centre, "showarrow": False, "font": {"size": 16, "color": TEXT}}],
         ),
     }
 
 
-def hbar(counts: Mapping[str, int], prefix: str, lang: str, colour: str = GOLD) -> dict[str, Any]:
+def hbar(counts: Mapping[str, int], prefix: str, lang: str, height: int, colour: str = GOLD) -> dict[str, Any]:
     """Horizontal bars with the share printed at each bar's end, first category on top."""
     keys = list(counts)
     values = [counts[k] for k in keys]
@@ -60,6 +61,7 @@ def hbar(counts: Mapping[str, int], prefix: str, lang: str, colour: str = GOLD) 
             }
         ],
         "layout": figure_layout(
+            height=height,
             margin={"l": 8, "r": 56, "t": 4, "b": 4},
             bargap=0.28,
             xaxis={"visible": False},

@@ -33,8 +33,10 @@ def kpi_tile(name: str, label: str, value: str, colour: str | None = None, raw: 
     )
 
 
-def graph(graph_id: str, figure: dict[str, Any], class_name: str = "") -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figure, config=GRAPH_CONFIG, className=f"graph {class_name}".strip())
+def graph(graph_id: str, figure: dict[str, Any], height: int | None = None) -> dcc.Graph:
+    """A chart; with ``height`` it keeps that height (px in the design canvas), else it fills its box."""
+    sized = {"style": {"height": f"{height}px", "flex": "none"}} if height else {}
+    return dcc.Graph(id=graph_id, figure=figure, config=GRAPH_CONFIG, className="graph", **sized)
 
 
 def ranked_list(rows: Sequence[tuple[str, str]], empty_text: str, list_id: str) -> html.Ol | html.Div:

@@ -44,6 +44,9 @@ def kpi_values(snap: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
+# Chart heights in px of the 1920×1080 design canvas.
+DONUT_H, AGE_H, EDUCATION_H, OCCUPATION_H = 120, 176, 150, 226
+
 RATE_TILES = {"three_meetings": (0.95, 0.8), "themed_day": (0.95, 0.8), "dues_rate": (0.9, 0.7)}
 
 
@@ -84,16 +87,16 @@ def structure_panel(snap: dict[str, Any], lang: str) -> html.Section:
         [
             html.Div(
                 [
-                    html.Div([html.H3(t("panel.gender", lang)), graph("chart-gender", donut(structure.get("gender", {}), "gender", lang))], className="chart-cell"),
-                    html.Div([html.H3(t("panel.ethnicity", lang)), graph("chart-ethnicity", donut(structure.get("ethnicity", {}), "ethnicity", lang))], className="chart-cell"),
-                    html.Div([html.H3(t("panel.status", lang)), graph("chart-status", donut(structure.get("status", {}), "status", lang))], className="chart-cell"),
+                    html.Div([html.H3(t("panel.gender", lang)), graph("chart-gender", donut(structure.get("gender", {}), "gender", lang, DONUT_H), DONUT_H)], className="chart-cell"),
+                    html.Div([html.H3(t("panel.ethnicity", lang)), graph("chart-ethnicity", donut(structure.get("ethnicity", {}), "ethnicity", lang, DONUT_H), DONUT_H)], className="chart-cell"),
+                    html.Div([html.H3(t("panel.status", lang)), graph("chart-status", donut(structure.get("status", {}), "status", lang, DONUT_H), DONUT_H)], className="chart-cell"),
                 ],
                 className="donut-row",
             ),
             html.H3(t("panel.age", lang)),
-            graph("chart-age", hbar(structure.get("age_band", {}), "", lang, SERIES[0]), "chart-age"),
+            graph("chart-age", hbar(structure.get("age_band", {}), "", lang, AGE_H, SERIES[0]), AGE_H),
             html.H3(t("panel.education", lang)),
-            graph("chart-education", hbar(structure.get("education", {}), "education", lang, SERIES[2]), "chart-education"),
+            graph("chart-education", hbar(structure.get("education", {}), "education", lang, EDUCATION_H, SERIES[2]), EDUCATION_H),
         ],
         "structure",
     )
@@ -103,7 +106,7 @@ def occupation_panel(snap: dict[str, Any], lang: str) -> html.Section:
     structure = snap.get("structure", {})
     return panel(
         t("panel.occupation", lang),
-        graph("chart-occupation", hbar(structure.get("occupation", {}), "occupation", lang, RED)),
+        graph("chart-occupation", hbar(structure.get("occupation", {}), "occupation", lang, OCCUPATION_H, RED), OCCUPATION_H),
         "occupation",
     )
 
