@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dashboard.store import DEFAULT_DATABASE_URL, StoreError, open_store
 
@@ -84,8 +85,15 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage mistakes as one line on stderr (exit 2), like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Lianxin 连心 — command line")
+    parser = _OneLineErrors(prog="python -m dashboard", description="Lianxin 连心 — command line")
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="SQLAlchemy URL (default %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -56,7 +56,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
     url = normalise_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         raise StoreError(f"malformed database URL: {url!r} (expected e.g. sqlite:///var/lianxin.db)") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
