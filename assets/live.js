@@ -16,6 +16,24 @@
   var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false };
   window.lianxinLive = state;    // for tests and the curious: frames taken, last seq
 
+  /* Views register a handler per frame key (a publisher FrameSection's key, or a snapshot key):
+     lianxinFrames.on("map", function (value, frame) {...}). Handlers run after the built-in panels;
+     one that throws is logged and skipped, never fatal to the page. */
+  var handlers = {};
+  window.lianxinFrames = {
+    on: function (key, fn) { (handlers[key] = handlers[key] || []).push(fn); }
+  };
+
+  function runHandlers(frame) {
+    var kpi = frame.kpi || {};
+    Object.keys(handlers).forEach(function (key) {
+      if (kpi[key] === undefined) return;
+      handlers[key].forEach(function (fn) {
+        try { fn(kpi[key], frame); } catch (err) { console.error("[lianxin] handler for " + key + " failed; skipped", err); }
+      });
+    });
+  }
+
   function lang() {
     var meta = document.querySelector(".wall.lang-en, .page.lang-en");
     return meta ? "en" : "zh";
@@ -228,6 +246,7 @@
           updateFeed(frame.feed);
           updateAlerts(kpi);
           if (kpi.top_study !== undefined) updateLeaderboard(kpi.top_study);
+          runHandlers(frame);
           state.lastSeq = frame.seq;
         } catch (err) {
           console.error("[lianxin] frame " + frame.seq + " could not be shown; skipped", err);

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from dashboard.aggregator import Aggregator
 from dashboard.bus import Bus
@@ -38,6 +38,22 @@ RECENT_EVENTS = 4096
 HEARTBEAT_S = 3.0
 # Snapshot keys that are not KPIs of the subtree and never go to screens as such.
 PRIVATE_KEYS = frozenset({"ts"})
+
+
+class FrameSection(Protocol):
+    """A part of every frame owned by one view (the map's regions, the topology's pulses …).
+
+    ``compute`` runs in the tick thread for each channel on every tick, with the
+    organisations whose KPIs changed and the events since the last tick; it
+    returns the section's current value for that scope (JSON-able) — the
+    channel sends it only when it differs from the last one — or None to leave
+    it unchanged. It must respect the scope: nothing outside the subtree, no
+    personal data at the public level.
+    """
+
+    key: str
+
+    def compute(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> Any | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +133,14 @@ class FramePublisher:
         members: MemberDirectory,
         hz: float = 4.0,
         clock: Callable[[], float] = time.time,
+        sections: Sequence[FrameSection] = (),
     ) -> None:
         self.tree = tree
         self.aggregator = aggregator
         self.members = members
         self.period = 1.0 / hz
         self.clock = clock
+        self.sections: list[FrameSection] = list(sections)
         self.seq = 0
         self.channels: dict[Scope, Channel] = {}
         self.notices: dict[int, Notice] = {}
@@ -153,7 +171,7 @@ class FramePublisher:
         if channel is None:
             channel = Channel(scope)
             self.seq += 1
-            channel.update(self._scope_values(scope), self.seq)
+            channel.update({**self._scope_values(scope), **self._section_values(scope, set(), ())}, self.seq)
             self.channels[scope] = channel
         channel.screens += 1
         return channel
@@ -207,6 +225,7 @@ class FramePublisher:
             touched = False
             if scope.org_id in changed_orgs or expired or self._notice_reaches(new_notice_orgs, scope):
                 touched |= channel.update(self._scope_values(scope), self.seq)
+            touched |= channel.update(self._section_values(scope, changed_orgs, recent), self.seq)
             touched |= channel.add_feed(self._feed_items(recent, scope), self.seq)
             if touched:
                 woken.append(channel)
@@ -226,6 +245,18 @@ class FramePublisher:
         chain = set(self.tree.ancestors.get(scope.org_id, ()))
         notices = sorted((n for n in self.notices.values() if n.org_id in chain), key=lambda n: -n.event_seq)
         values["notices"] = [n.as_frame(self.tree) for n in notices]
+        return values
+
+    def _section_values(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> dict[str, Any]:
+        values = {}
+        for section in self.sections:
+            try:
+                value = section.compute(scope, changed_orgs, recent)
+            except Exception:  # a broken section must not stop the frames of the others
+                log.exception("frame section %r failed", section.key)
+                continue
+            if value is not None:
+                values[section.key] = value
         return values
 
     def _feed_items(self, events: Sequence[StoredEvent], scope: Scope) -> list[dict[str, Any]]:
