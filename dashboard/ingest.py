@@ -33,11 +33,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from sqlalchemy import Engine, select
 
 from dashboard.bus import Bus
@@ -58,6 +58,7 @@ MAX_ERRORS_PER_EVENT = 3
 EVENT_COLUMNS = ("key_hash", "event_id", "type", "ts_ms", "org_id", "member_id", "data")
 SHUTTING_DOWN = "the server is shutting down; send the frame again after it restarts"
 KNOWN_TYPES = ", ".join(t.value for t in EventType)
+TYPE_NAMES: dict[str, str] = {t: t.value for t in EventType}  # EventType member or its plain value → the value
 
 
 class FrameError(ValueError):
@@ -226,19 +227,22 @@ class MemberIndex:
 
 @dataclass(slots=True)
 class Row:
-    """A checked event, ready for the events table."""
+    """A checked event: its column values for the events table, and its data for the bus."""
 
-    key_hash: int | None
-    event_id: str
-    type: str
-    ts_ms: int
-    org_id: int
-    member_id: int | None
+    values: tuple[Any, ...]  # in EVENT_COLUMNS order
     data: dict[str, Any]
-    data_json: str
 
-    def values(self) -> tuple[Any, ...]:
-        return (self.key_hash, self.event_id, self.type, self.ts_ms, self.org_id, self.member_id, self.data_json)
+    @property
+    def event_id(self) -> str:
+        return self.values[1]
+
+    @property
+    def key_hash(self) -> int | None:
+        return self.values[0]
+
+    def stored(self, seq: int) -> StoredEvent:
+        _, event_id, type_, ts_ms, org_id, member_id, _ = self.values
+        return StoredEvent(seq, event_id, type_, ts_ms, org_id, member_id, self.data)
 
 
 class ServerIds:
@@ -252,21 +256,62 @@ class ServerIds:
         return f"{self._prefix}{next(self._counter):x}"
 
 
+def _typed_event(etype: EventType, data_model: type[BaseModel]) -> type[EventIn]:
+    """``EventIn`` with ``type`` fixed and ``data`` checked by the type's model (the shape of a valid event)."""
+    optional = all(not f.is_required() for f in data_model.model_fields.values())
+    data_field = (data_model, Field(default_factory=data_model)) if optional else (data_model, ...)
+    return create_model(f"{etype.name}_event", __base__=EventIn, type=(Literal[etype.value], ...), data=data_field)
+
+
+_TypedEvent = Annotated[Union[tuple(_typed_event(t, m) for t, m in DATA_MODELS.items())], Field(discriminator="type")]  # noqa: UP007
+
+
+class _EventsObject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: Annotated[list[_TypedEvent], Field(max_length=MAX_EVENTS_PER_FRAME)]
+
+
+# Frames of valid events, parsed and checked in one call each (pydantic-core, no Python per field).
+# Any error sends the frame down the slow path, which finds each bad event and says why.
+_VALID_ARRAY = TypeAdapter(Annotated[list[_TypedEvent], Field(max_length=MAX_EVENTS_PER_FRAME)])
+_VALID_OBJECT = TypeAdapter(Annotated[Union[_EventsObject, _TypedEvent], Field(union_mode="left_to_right")])  # noqa: UP007
+
+
+def _valid_events(payload: str | bytes) -> list[EventIn]:
+    """The events of a frame in which every event is valid; ValidationError otherwise."""
+    first = payload[:1]
+    if first in ("[", b"["):
+        return _VALID_ARRAY.validate_json(payload)
+    if first in ("{", b"{"):
+        valid = _VALID_OBJECT.validate_json(payload)
+        return valid.events if isinstance(valid, _EventsObject) else [valid]
+    raise ValidationError.from_exception_data("frame", [])
+
+
 class EventChecker:
-    """Checks raw events against the catalogue, the organisation tree and the member roll."""
+    """Checks events against the catalogue, the organisation tree and the member roll."""
 
     def __init__(self, tree: OrgTree, members: MemberIndex) -> None:
         self.tree = tree
         self.members = members
         self._ids = ServerIds()
 
+    def check_frame(
+        self, payload: str | bytes, now_ms: int, scope_org_id: int | None = None
+    ) -> tuple[list[Row], list[dict[str, Any]]]:
+        """Like ``check`` for a frame's JSON text; FrameError if the frame itself is unusable."""
+        try:
+            events = _valid_events(payload)
+        except ValidationError:
+            return self.check(parse_frame(payload), now_ms, scope_org_id)
+        return self._resolve([(i, e, e.data) for i, e in enumerate(events)], [], now_ms, scope_org_id)
+
     def check(
         self, raw_events: Sequence[Any], now_ms: int, scope_org_id: int | None = None
     ) -> tuple[list[Row], list[dict[str, Any]]]:
         """The good events as rows and the rejected ones as ``{"index", "error"}``, in frame order."""
         rejected: list[dict[str, Any]] = []
-        checked: list[tuple[int, EventIn, dict[str, Any], int]] = []
-        by_code = self.tree.by_code
+        valid: list[tuple[int, EventIn, BaseModel]] = []
         for index, raw in enumerate(raw_events):
             if not isinstance(raw, dict):
                 rejected.append({"index": index, "error": f"an event must be a JSON object, got {_json_kind(raw)}"})
@@ -277,48 +322,52 @@ class EventChecker:
                 rejected.append({"index": index, "error": self._envelope_error(exc, raw)})
                 continue
             try:
-                data = DATA_MODELS[event.type].model_validate(event.data).model_dump(mode="json", exclude_none=True)
+                valid.append((index, event, DATA_MODELS[event.type].model_validate(event.data)))
             except ValidationError as exc:
                 rejected.append({"index": index, "error": describe(exc, prefix="data.")})
-                continue
-            org_id = by_code.get(event.org)
-            if org_id is None:
-                rejected.append({"index": index, "error": f"unknown organisation {event.org!r}"})
-                continue
-            if scope_org_id is not None and not self.tree.is_within(org_id, scope_org_id):
-                scope = self.tree.nodes[scope_org_id].code
-                rejected.append({"index": index, "error": f"organisation {event.org!r} is outside this token's scope ({scope})"})
-                continue
-            if event.member is None and event.type in MEMBER_REQUIRED:
-                rejected.append({"index": index, "error": f"member: required for a {event.type.value} event"})
-                continue
-            if event.ts is None:
-                ts_ms = now_ms
-            else:
-                ts_ms = round(event.ts.timestamp() * 1000)
-                if ts_ms > now_ms + MAX_FUTURE_MS:
-                    rejected.append({"index": index, "error": self._future_error(event.ts, now_ms)})
-                    continue
-            checked.append((index, event, data, ts_ms))
-        member_ids = self.members.lookup([e.member for _, e, _, _ in checked if e.member is not None])
+        return self._resolve(valid, rejected, now_ms, scope_org_id)
+
+    def _resolve(
+        self,
+        valid: list[tuple[int, EventIn, BaseModel]],
+        rejected: list[dict[str, Any]],
+        now_ms: int,
+        scope_org_id: int | None,
+    ) -> tuple[list[Row], list[dict[str, Any]]]:
+        """Codes to ids, the rules beyond the schema (scope, member required, clock), and the rows."""
+        by_code, tree = self.tree.by_code, self.tree
+        member_ids = iter(self.members.lookup([e.member for _, e, _ in valid if e.member is not None]))
         rows: list[Row] = []
-        found = iter(member_ids)
-        for index, event, data, ts_ms in checked:
-            member_id = next(found) if event.member is not None else None
-            if event.member is not None and member_id is None:
-                rejected.append({"index": index, "error": f"unknown member {event.member!r}"})
+        latest_ms = now_ms + MAX_FUTURE_MS
+        for index, event, data_model in valid:
+            member, ts, event_id = event.member, event.ts, event.id
+            member_id = next(member_ids) if member is not None else None
+            org_id = by_code.get(event.org)
+            ts_ms = now_ms if ts is None else round(ts.timestamp() * 1000)
+            if org_id is None:
+                error = f"unknown organisation {event.org!r}"
+            elif scope_org_id is not None and not tree.is_within(org_id, scope_org_id):
+                error = f"organisation {event.org!r} is outside this token's scope ({tree.nodes[scope_org_id].code})"
+            elif member is None and event.type in MEMBER_REQUIRED:
+                error = f"member: required for a {TYPE_NAMES[event.type]} event"
+            elif member is not None and member_id is None:
+                error = f"unknown member {member!r}"
+            elif ts is not None and ts_ms > latest_ms:
+                error = self._future_error(ts, now_ms)
+            else:
+                data = data_model.model_dump(mode="json", exclude_none=True)
+                values = (
+                    None if event_id is None else key_hash(event_id),
+                    self._ids.next() if event_id is None else event_id,
+                    TYPE_NAMES[event.type],
+                    ts_ms,
+                    org_id,
+                    member_id,
+                    orjson.dumps(data).decode(),
+                )
+                rows.append(Row(values, data))
                 continue
-            event_id = event.id if event.id is not None else self._ids.next()
-            rows.append(Row(
-                key_hash=key_hash(event.id) if event.id is not None else None,
-                event_id=event_id,
-                type=event.type.value,
-                ts_ms=ts_ms,
-                org_id=by_code[event.org],
-                member_id=member_id,
-                data=data,
-                data_json=orjson.dumps(data).decode(),
-            ))
+            rejected.append({"index": index, "error": error})
         rejected.sort(key=lambda r: r["index"])
         return rows, rejected
 
@@ -383,15 +432,11 @@ class EventWriter:
         with self._engine.begin() as conn:
             for start in range(0, len(todo), ROWS_PER_STATEMENT):
                 chunk = todo[start : start + ROWS_PER_STATEMENT]
-                params = tuple(v for row in chunk for v in row.values())
+                params = tuple(itertools.chain.from_iterable(row.values for row in chunk))
                 for seq, event_id in conn.exec_driver_sql(self._statement(len(chunk)), params):
                     seq_of[event_id] = seq
         return [
-            [
-                StoredEvent(seq_of[r.event_id], r.event_id, r.type, r.ts_ms, r.org_id, r.member_id, r.data)
-                for r in rows
-                if r.event_id in seq_of
-            ]
+            [row.stored(seq_of[row.event_id]) for row in rows if row.event_id in seq_of]
             for rows in fresh
         ]
 
@@ -448,14 +493,34 @@ class Ingestor:
         """Check, store durably, publish the new events, then answer."""
         return await (await self.enqueue(raw_events, scope_org_id=scope_org_id))
 
+    async def submit_frame(self, payload: str | bytes, *, scope_org_id: int | None = None) -> IngestResult:
+        """``submit`` for a frame's JSON text (FrameError if the frame itself is unusable)."""
+        return await (await self.enqueue_frame(payload, scope_org_id=scope_org_id))
+
     async def enqueue(
         self, raw_events: Sequence[Any], *, scope_org_id: int | None = None
     ) -> asyncio.Future[IngestResult]:
         """Check the events and queue the good ones for the writer; the future is the frame's answer."""
+        loop = self._ready()
+        rows, rejected = self._checker.check(raw_events, int(time.time() * 1000), scope_org_id)
+        return await self._queue_rows(loop, rows, rejected)
+
+    async def enqueue_frame(
+        self, payload: str | bytes, *, scope_org_id: int | None = None
+    ) -> asyncio.Future[IngestResult]:
+        """``enqueue`` for a frame's JSON text: a frame of valid events is parsed and checked in one pass."""
+        loop = self._ready()
+        rows, rejected = self._checker.check_frame(payload, int(time.time() * 1000), scope_org_id)
+        return await self._queue_rows(loop, rows, rejected)
+
+    def _ready(self) -> asyncio.AbstractEventLoop:
         if self._closed:
             raise IngestUnavailable(SHUTTING_DOWN)
-        loop = self._bind_loop()
-        rows, rejected = self._checker.check(raw_events, int(time.time() * 1000), scope_org_id)
+        return self._bind_loop()
+
+    async def _queue_rows(
+        self, loop: asyncio.AbstractEventLoop, rows: list[Row], rejected: list[dict[str, Any]]
+    ) -> asyncio.Future[IngestResult]:
         future: asyncio.Future[IngestResult] = loop.create_future()
         if not rows:
             future.set_result(IngestResult(0, 0, rejected))

@@ -29,7 +29,6 @@ from dashboard.ingest import (
     FrameError,
     IngestResult,
     IngestUnavailable,
-    parse_frame,
 )
 from dashboard.runtime import Runtime
 from dashboard.tokens import TokenInfo, token_from_request, verify_token
@@ -158,12 +157,11 @@ async def _read_body(request: Request) -> bytes:
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
 async def post_events(request: Request, token: TokenInfo = Depends(ingest_token)) -> dict[str, Any]:
+    body = await _read_body(request)
     try:
-        events = parse_frame(await _read_body(request))
+        result = await _runtime(request).ingestor.submit_frame(body, scope_org_id=token.org_id)
     except FrameError as exc:
         raise HTTPException(413 if exc.too_large else 400, str(exc)) from None
-    try:
-        result = await _runtime(request).ingestor.submit(events, scope_org_id=token.org_id)
     except IngestUnavailable as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
     return result.as_dict()
@@ -224,7 +222,7 @@ async def ingest_socket(websocket: WebSocket) -> None:
                 too_big = f"frame {seq} is {size:,} bytes; at most {MAX_FRAME_BYTES:,}"
                 break
             try:
-                pending: Any = await runtime.ingestor.enqueue(parse_frame(text), scope_org_id=info.org_id)
+                pending: Any = await runtime.ingestor.enqueue_frame(text, scope_org_id=info.org_id)
             except (FrameError, IngestUnavailable) as exc:
                 pending = str(exc)
             await answers.put((seq, pending))
