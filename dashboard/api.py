@@ -6,6 +6,7 @@ query per request, so these stay cheap under load.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -21,13 +22,16 @@ def runtime_of(request: Request) -> Runtime:
 
 
 @router.get("/health", summary="Liveness and a few vital signs")
-def health(request: Request) -> dict[str, Any]:
+async def health(request: Request) -> dict[str, Any]:
     rt = runtime_of(request)
     return {
         "status": "ok",
         "organisations": len(rt.tree),
         "uptime_s": round(time.time() - rt.started_at, 1),
         "tree_problems": len(rt.tree.problems),
+        "screens": rt.publisher.screen_count(),
+        "scopes": len(rt.publisher.channels),
+        "tasks": len(asyncio.all_tasks()),
     }
 
 

@@ -181,6 +181,9 @@ class FramePublisher:
         if channel.screens <= 0:
             self.channels.pop(channel.scope, None)
 
+    def screen_count(self) -> int:
+        return sum(c.screens for c in list(self.channels.values()))
+
     async def next_frame(self, channel: Channel, after: int, heartbeat_s: float = HEARTBEAT_S) -> dict[str, Any]:
         """The next frame for a screen that has taken ``after``; a heartbeat if nothing changes."""
         if channel.seq <= after and after > 0:
