@@ -382,6 +382,8 @@ def test_http_ingest_takes_both_body_shapes_and_answers_errors_with_status_codes
     assert no_token.status_code == 401 and "token" in no_token.json()["detail"]
     assert httpx.post(url, json=as_array, headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert httpx.post(url, content=b"{oops", headers=auth).status_code == 400
+    assert httpx.post(url, content=b'[{"type": "like", "org": "\xff"}]', headers=auth).status_code == 400
+    assert httpx.post(url, content=b"42", headers=auth).status_code == 400
     too_many = httpx.post(url, json=[{}] * 1001, headers=auth)
     assert too_many.status_code == 413 and "at most 1,000" in too_many.json()["detail"]
     assert httpx.post(url, content=b"[" + b" " * (5 * 1024 * 1024) + b"]", headers=auth).status_code == 413
