@@ -2,9 +2,10 @@
 
 The path of a frame::
 
-    parse_frame (JSON → raw events, size limits)
-      → EventChecker (envelope and data against the catalogue, org and member
-        codes to ids, timestamps; a rejection per bad event, with its index)
+    EventChecker (a frame of valid events: parsed and checked in one
+        pydantic-core call; any other frame: parse_frame, then event by event,
+        a rejection with its index and reason per bad event; then org and
+        member codes to ids, scope and clock rules)
       → Ingestor queue (bounded: a full queue makes senders wait)
       → EventWriter on one writer thread (group commit: every frame that
         arrived while the previous transaction ran goes into the next one;
@@ -277,15 +278,18 @@ _VALID_ARRAY = TypeAdapter(Annotated[list[_TypedEvent], Field(max_length=MAX_EVE
 _VALID_OBJECT = TypeAdapter(Annotated[Union[_EventsObject, _TypedEvent], Field(union_mode="left_to_right")])  # noqa: UP007
 
 
-def _valid_events(payload: str | bytes) -> list[EventIn]:
-    """The events of a frame in which every event is valid; ValidationError otherwise."""
+def _valid_events(payload: str | bytes) -> list[EventIn] | None:
+    """The events of a frame in which every event is valid; None for any other frame."""
     first = payload[:1]
-    if first in ("[", b"["):
-        return _VALID_ARRAY.validate_json(payload)
-    if first in ("{", b"{"):
-        valid = _VALID_OBJECT.validate_json(payload)
-        return valid.events if isinstance(valid, _EventsObject) else [valid]
-    raise ValidationError.from_exception_data("frame", [])
+    try:
+        if first in ("[", b"["):
+            return _VALID_ARRAY.validate_json(payload)
+        if first in ("{", b"{"):
+            valid = _VALID_OBJECT.validate_json(payload)
+            return valid.events if isinstance(valid, _EventsObject) else [valid]
+    except ValidationError:
+        pass
+    return None
 
 
 class EventChecker:
@@ -300,9 +304,8 @@ class EventChecker:
         self, payload: str | bytes, now_ms: int, scope_org_id: int | None = None
     ) -> tuple[list[Row], list[dict[str, Any]]]:
         """Like ``check`` for a frame's JSON text; FrameError if the frame itself is unusable."""
-        try:
-            events = _valid_events(payload)
-        except ValidationError:
+        events = _valid_events(payload)
+        if events is None:
             return self.check(parse_frame(payload), now_ms, scope_org_id)
         return self._resolve([(i, e, e.data) for i, e in enumerate(events)], [], now_ms, scope_org_id)
 

@@ -27,10 +27,11 @@ from websockets.exceptions import ConnectionClosed
 
 from conftest import LiveServer
 from dashboard.bus import InProcessBus
-from dashboard.ingest import MAX_FRAME_BYTES, FrameError, Ingestor, MemberIndex, parse_frame
+from dashboard.events import EventType
+from dashboard.ingest import MAX_FRAME_BYTES, EventChecker, FrameError, Ingestor, MemberIndex, parse_frame
 from dashboard.models import Member, Organisation
 from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.tree import OrgNode, OrgTree
 
 pytestmark = pytest.mark.timeout(300)
 REPO = Path(__file__).resolve().parents[1]
@@ -181,6 +182,48 @@ def test_member_index_finds_every_code_of_a_large_roll_and_nothing_else() -> Non
     expected = [roll_[i][1] for i in range(0, 200_000, 997)] + [None, None, None]
     assert index.lookup(probe) == expected
     assert MemberIndex([]).lookup(["M1"]) == [None]
+
+
+ONE_OF_EACH_TYPE: list[dict[str, Any]] = [
+    {"type": "study", "member": "M1", "data": {"points": 5, "minutes": 20, "title": " 学习贯彻党的二十大精神 "}},
+    {"type": "article_read", "member": "M1", "data": {"title": "机关党建", "article": "A012"}},
+    {"type": "like", "data": {"article": "A012"}},
+    {"type": "comment", "member": "M1", "data": {"title": "机关党建"}},
+    {"type": "share"},
+    {"type": "meeting_held", "data": {"kind": "themed_day", "attendees": 23}},
+    {"type": "meeting_attended", "member": "M1", "data": {"kind": "themed_day", "meeting": "m-1"}},
+    {"type": "dues_paid", "member": "M1", "data": {"amount": "36.5", "month": "2026-11"}},
+    {"type": "volunteer", "member": "M1", "data": {"hours": 2.5}},
+    {"type": "transfer_requested", "member": "M1", "data": {"transfer": "T-1", "from_org": "BR", "to_org": "TOP", "reason": "工作调动"}},
+    {"type": "transfer_approved", "member": "M1", "data": {"transfer": "T-1", "from_org": "BR", "to_org": "TOP"}},
+    {"type": "transfer_rejected", "member": "M1", "data": {"transfer": "T-2", "from_org": "BR", "to_org": "TOP"}},
+    {"type": "transfer_completed", "member": "M1", "data": {"transfer": "T-1", "from_org": "BR", "to_org": "TOP"}},
+    {"type": "recruit_applied", "data": {"name": "李明"}},
+    {"type": "recruit_activist", "member": "M1"},
+    {"type": "recruit_development_target", "member": "M1", "data": {}},
+    {"type": "recruit_probationary", "member": "M1"},
+    {"type": "recruit_full", "member": "M1"},
+    {"type": "login", "member": "M1", "data": {"device": "android"}},
+    {"type": "notice", "data": {"title": "今晚视频会议", "level": "urgent", "ttl_s": 7200}},
+]
+
+
+def test_a_frame_checked_in_one_call_gives_the_same_rows_as_event_by_event() -> None:
+    top = OrgNode(1, "TOP", "top", "committee", None, 0, None, None, None, None)
+    branch = OrgNode(2, "BR", "branch", "branch", 1, 1, None, None, None, None)
+    checker = EventChecker(OrgTree.from_nodes([top, branch]), MemberIndex([("M1", 7)]))
+    events = [{"id": f"e-{i}", "org": "BR", "ts": "2026-11-27T09:30:00+08:00", **e} for i, e in enumerate(ONE_OF_EACH_TYPE)]
+    now_ms = 1_800_000_000_000  # 2027-01-15
+    for frame in (orjson.dumps(events), orjson.dumps({"events": events}).decode()):
+        fast_rows, fast_rejected = checker.check_frame(frame, now_ms)
+        slow_rows, slow_rejected = checker.check(events, now_ms)
+        assert fast_rejected == slow_rejected == []
+        assert [(r.values, r.data) for r in fast_rows] == [(r.values, r.data) for r in slow_rows]
+    assert {r.values[2] for r in fast_rows} == {t.value for t in EventType}
+    study, dues = fast_rows[0], fast_rows[7]
+    assert study.data == {"points": 5, "minutes": 20, "title": "学习贯彻党的二十大精神"} and study.values[5] == 7
+    assert dues.data == {"amount": 36.5, "month": "2026-11"}
+    assert fast_rows[-1].data == {"title": "今晚视频会议", "level": "urgent", "ttl_s": 7200}
 
 
 # -- the live server -------------------------------------------------------------------
