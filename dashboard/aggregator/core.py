@@ -73,7 +73,7 @@ from dashboard.aggregator.spec import (
     TREND_MINUTES,
     fraction,
 )
-from dashboard.aggregator.transfers import TransferBook
+from dashboard.aggregator.transfers import TransferBook, TransferInFlight
 from dashboard.events import StoredEvent
 from dashboard.tree import OrgTree
 
@@ -424,6 +424,15 @@ class Aggregator:
         nodes = [self.tree.nodes[int(self._layout.org_ids[r])] for r in children]
         ranked = sorted(zip(points, nodes), key=lambda pn: (-pn[0], pn[1].code))[:TOP_STUDY_LIMIT]
         return [{"org": n.code, "name": n.name, "points": p} for p, n in ranked]
+
+    def transfers_in_flight(self) -> tuple[int, tuple[TransferInFlight, ...]]:
+        """The open transfers (oldest first) with a version that changes whenever they do.
+
+        Costs O(open transfers); a reader that polls compares the version first.
+        """
+        with self._lock:
+            self._advance(int(self._clock() * 1000))
+            return self._transfers.version, self._transfers.in_flight()
 
     def drain_changed(self) -> set[int]:
         """Ids of the organisations whose KPIs changed since the last call (ancestors included).

@@ -8,6 +8,9 @@ events for a closed transfer change nothing. An open transfer counts in every
 subtree that holds either end, once; it is overdue once it has been open for
 more than TRANSFER_OVERDUE_DAYS. Only open transfers are held in full; a
 closed one is remembered by its id alone.
+
+``version`` changes whenever the set of open transfers or their overdue flags
+do, so a reader (the map's flying lines) can tell when to read them again.
 """
 
 from __future__ import annotations
@@ -23,9 +26,21 @@ from dashboard.aggregator.spec import TRANSFER_CLOSING_TYPES, TRANSFER_OVERDUE_D
 OVERDUE_AFTER_MS = TRANSFER_OVERDUE_DAYS * 86_400_000
 
 
+@dataclass(frozen=True, slots=True)
+class TransferInFlight:
+    """An open transfer: its id, its two ends (organisation ids), when it opened, overdue or not."""
+
+    transfer: str
+    from_org: int
+    to_org: int
+    opened_ms: int
+    overdue: bool
+
+
 @dataclass(slots=True)
 class _OpenTransfer:
     rows: tuple[int, ...]  # both ends and all their ancestors, each once
+    ends: tuple[int, int]  # the rows of the two ends, from and to
     opened_ms: int
     overdue: bool = False
 
@@ -39,6 +54,7 @@ class TransferBook:
         self._open: dict[str, _OpenTransfer] = {}
         self._closed: set[str] = set()
         self._deadlines: list[tuple[int, str]] = []
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self._open)
@@ -50,9 +66,11 @@ class TransferBook:
         closing = kind in TRANSFER_CLOSING_TYPES
         current = self._open.get(transfer_id)
         if current is None and not closing:
-            rows = self._layout.chain_rows(self._end_row(data.get("from_org"), event_row))
-            rows += tuple(r for r in self._layout.chain_rows(self._end_row(data.get("to_org"), event_row)) if r not in rows)
-            current = self._open[transfer_id] = _OpenTransfer(rows, ts_ms)
+            ends = self._end_row(data.get("from_org"), event_row), self._end_row(data.get("to_org"), event_row)
+            rows = self._layout.chain_rows(ends[0])
+            rows += tuple(r for r in self._layout.chain_rows(ends[1]) if r not in rows)
+            current = self._open[transfer_id] = _OpenTransfer(rows, ends, ts_ms)
+            self.version += 1
             self._counters.add_to_rows(rows, self._in_flight_col, 1)
             heapq.heappush(self._deadlines, (ts_ms + OVERDUE_AFTER_MS, transfer_id))
             self.expire(now_ms)
@@ -60,6 +78,7 @@ class TransferBook:
             self._closed.add(transfer_id)
             if current is not None:
                 del self._open[transfer_id]
+                self.version += 1
                 self._counters.add_to_rows(current.rows, self._in_flight_col, -1)
                 if current.overdue:
                     self._counters.add_to_rows(current.rows, self._overdue_col, -1)
@@ -71,7 +90,16 @@ class TransferBook:
             current = self._open.get(transfer_id)
             if current is not None and not current.overdue:
                 current.overdue = True
+                self.version += 1
                 self._counters.add_to_rows(current.rows, self._overdue_col, 1)
+
+    def in_flight(self) -> tuple[TransferInFlight, ...]:
+        """The open transfers in the order they were opened."""
+        org_ids = self._layout.org_ids
+        return tuple(
+            TransferInFlight(tid, int(org_ids[t.ends[0]]), int(org_ids[t.ends[1]]), t.opened_ms, t.overdue)
+            for tid, t in self._open.items()
+        )
 
     def _end_row(self, code: object, event_row: int) -> int:
         return self._layout.row_of_code.get(code, event_row) if isinstance(code, str) else event_row
