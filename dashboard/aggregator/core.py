@@ -434,6 +434,31 @@ class Aggregator:
             self._advance(int(self._clock() * 1000))
             return self._transfers.version, self._transfers.in_flight()
 
+    def table(self) -> dict[str, np.ndarray]:
+        """A few subtree counts of every organisation at once (for views colouring thousands of nodes).
+
+        One int64 array per key, aligned with ``org_id``; copies taken under the
+        lock in O(organisations) — ~1 ms at 100k, where a snapshot per
+        organisation would take seconds. Same definitions as ``snapshot``.
+        """
+        with self._lock:
+            self._advance(int(self._clock() * 1000))
+            n = self._layout.size
+            ev, mem, br = self._events.values[:n], self._member_counts.values[:n], self._branch_counts.values[:n]
+            return {
+                "org_id": self._layout.org_ids.copy(),
+                "members": mem[:, mc.STAGE + mc.FULL] + mem[:, mc.STAGE + mc.PROBATIONARY],
+                "branches": br[:, bc.BRANCHES].copy(),
+                "three_meetings_branches": br[:, bc.THREE_MEETINGS].copy(),
+                "dues_paid": mem[:, mc.DUES_PAID].copy(),
+                "active_today": mem[:, mc.ACTIVE_TODAY].copy(),
+                "events_today": ev[:, TODAY].copy(),
+                "few_members": br[:, bc.FEW_MEMBERS].copy(),
+                "no_secretary": br[:, bc.NO_SECRETARY].copy(),
+                "no_meeting": br[:, bc.NO_MEETING].copy(),
+                "transfers_overdue": ev[:, OVERDUE].copy(),
+            }
+
     def drain_changed(self) -> set[int]:
         """Ids of the organisations whose KPIs changed since the last call (ancestors included).
 

@@ -1,0 +1,129 @@
+"""Health colours and pulses: the aggregator's table, the health classes, and the two frame sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dashboard.aggregator import SHANGHAI, Aggregator
+from dashboard.events import StoredEvent
+from dashboard.scopes import Scope
+from dashboard.seed import seed_demo
+from dashboard.store import open_store
+from dashboard.topology_frames import HealthSection, PulseSection
+from dashboard.topology_health import FAIR, GOOD, POOR, UNKNOWN, compute_health, pack_classes, unpack_classes
+from dashboard.topology_service import Topology
+from dashboard.tree import OrgTree
+
+NOW = dt.datetime(2026, 3, 18, 10, 30, tzinfo=SHANGHAI).timestamp()
+
+
+def _events(tree: OrgTree, members: list[tuple[int, int]], n: int, seed: int) -> list[StoredEvent]:
+    rng = random.Random(seed)
+    branches = [i for i, node in tree.nodes.items() if node.kind == "branch"]
+    out = []
+    for k in range(n):
+        member, org = rng.choice(members)
+        ts = int((NOW - rng.random() * 3600) * 1000)
+        kind = rng.choice(["study", "dues_paid", "meeting_held", "login"])
+        if kind == "meeting_held":
+            data = {"kind": rng.choice(["branch_committee", "group", "branch_general", "party_lecture"])}
+            out.append(StoredEvent(k + 1, f"e{k}", kind, ts, rng.choice(branches), None, data))
+            continue
+        data = {"points": 3} if kind == "study" else {"month": "2026-03"} if kind == "dues_paid" else {}
+        out.append(StoredEvent(k + 1, f"e{k}", kind, ts, org, member, data))
+    return out
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> tuple[Topology, Aggregator, list[StoredEvent]]:
+    path: Path = tmp_path_factory.mktemp("frames") / "frames.db"
+    engine = open_store(f"sqlite:///{path}")
+    seed_demo(engine, members=2000, seed=7)
+    tree = OrgTree.load(engine)
+    aggregator = Aggregator.rebuild(engine, tree, clock=lambda: NOW)
+    with engine.connect() as conn:
+        members = [tuple(r) for r in conn.exec_driver_sql("SELECT id, org_id FROM members WHERE stage IN ('full', 'probationary')").all()]
+    events = _events(tree, members, 3000, seed=1)
+    aggregator.apply(events)
+    return Topology(engine, tree, aggregator, health_period_s=3600), aggregator, events
+
+
+def test_the_table_agrees_with_every_snapshot(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
+    topology, aggregator, _ = live
+    table = aggregator.table()
+    for row, org_id in enumerate(table["org_id"].tolist()):
+        snap = aggregator.snapshot(org_id)
+        assert table["members"][row] == snap["members"]
+        assert table["branches"][row] == snap["branches"]
+        assert table["three_meetings_branches"][row] == snap["meetings"]["three_meetings_branches"]
+        assert table["dues_paid"][row] == snap["dues_paid"]
+        assert table["active_today"][row] == snap["active_today"]
+        assert table["events_today"][row] == snap["events_today"]
+        assert [table[k][row] for k in ("few_members", "no_secretary", "no_meeting")] == list(snap["rule_breaks"].values())
+        assert table["transfers_overdue"][row] == snap["transfers"]["overdue"]
+    assert table["dues_paid"].max() > 0 and table["active_today"].max() > 0
+
+
+def test_health_is_the_mean_of_what_applies(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
+    topology, aggregator, _ = live
+    health = compute_health(topology.index, aggregator.table(), now=0.0)
+    for p in random.Random(3).sample(range(len(topology.index)), 60):
+        snap = aggregator.snapshot(int(topology.index.ids[p]))
+        meetings = snap["meetings"]["three_meetings_completion"]
+        dues = snap["dues_rate"]
+        assert health.components["dues"][p] == pytest.approx(dues if dues is not None else np.nan, abs=1e-4, nan_ok=True)
+        assert health.components["meetings"][p] == pytest.approx(meetings if meetings is not None else np.nan, abs=1e-4, nan_ok=True)
+        parts = [v for v in (health.components[c][p] for c in ("meetings", "dues", "activity", "alerts")) if np.isfinite(v)]
+        if not parts:
+            assert health.cls[p] == UNKNOWN
+            continue
+        score = sum(parts) / len(parts)
+        assert health.cls[p] == (GOOD if score >= 0.75 else FAIR if score >= 0.5 else POOR)
+    assert health.components["activity"][0] == pytest.approx(1.0), "the whole tree is as active as itself"
+
+
+def test_classes_survive_packing() -> None:
+    cls = np.array([random.Random(n).randrange(4) for n in range(1001)], dtype=np.uint8)
+    assert unpack_classes(pack_classes(cls), len(cls)).tolist() == cls.tolist()
+    assert len(pack_classes(cls)) == 4 * -(-251 // 3)
+
+
+def test_health_section_sends_the_scope_and_only_the_scope(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
+    topology, _, _ = live
+    section = HealthSection(topology)
+    tree = topology.tree
+    province = tree.children[tree.root_id][3]
+    start = topology.index.pre_of(province)
+    value = section.compute(Scope(province, "public"), set(), ())
+    health = topology.health.current()
+    assert value["n"] == int(topology.index.end[start]) - start == sum(1 for _ in tree.walk(province))
+    assert unpack_classes(value["b"], value["n"]).tolist() == health.cls[start : topology.index.end[start]].tolist()
+    assert section.compute(Scope(province, "public"), set(), ()) == value
+
+
+def test_pulses_name_active_organisations_within_the_scope(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
+    topology, _, events = live
+    section = PulseSection(topology)
+    tree, index = topology.tree, topology.index
+    province = tree.children[tree.root_id][0]
+    start = index.pre_of(province)
+    batch = events[:400] + [StoredEvent(99_999, "n", "notice", events[0].ts_ms, province, None, {"title": "x"})]
+    value = section.compute(Scope(province, "full"), set(), batch)
+    inside = [ev for ev in events[:400] if tree.is_within(ev.org_id, province)]
+    assert inside, "the sample has events in the province"
+    expected: dict[int, int] = {}
+    for ev in inside:
+        rel = index.pre_of(ev.org_id) - start
+        expected[rel] = expected.get(rel, 0) + 1
+    assert dict(zip(value["o"], value["c"])) == expected
+    assert value["s"] == max(ev.seq for ev in inside)
+    whole = section.compute(Scope(tree.root_id, "public"), set(), batch)
+    assert sum(whole["c"]) == 400, "the notice is not activity"
+    assert section.compute(Scope(province, "full"), set(), ()) is None
+    elsewhere = [ev for ev in events if not tree.is_within(ev.org_id, province)][:5]
+    assert section.compute(Scope(province, "full"), set(), elsewhere) is None
