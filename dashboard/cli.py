@@ -1,4 +1,4 @@
-"""``python -m dashboard``: seed, simulate, token.
+"""``python -m dashboard``: seed, simulate, token, import, export.
 
 Every command takes ``--database-url`` (default ``sqlite:///var/lianxin.db``).
 Errors a person can fix are printed as one line on stderr with a non-zero exit;
@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from dashboard.store import DEFAULT_DATABASE_URL, StoreError, open_store
@@ -85,6 +86,33 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from dashboard.importer import ImportFiles, run_import
+    from dashboard.importer.console import terminal_progress
+
+    engine = open_store(args.database_url)
+    files = ImportFiles(orgs=args.orgs, members=args.members, links=args.links)
+    with terminal_progress(enabled=not args.quiet) as progress:
+        outcome = run_import(engine, files, dry_run=args.dry_run, progress=progress)
+    for line in outcome.plan.report.lines(args.lang):
+        print(line)
+    print(json.dumps({**outcome.summary(), "dry_run": args.dry_run}, ensure_ascii=False))
+    return 0 if outcome.plan.report.ok else 1
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from dashboard.exporter import FORMATS, ExportError, export_subtree
+
+    engine = open_store(args.database_url)
+    formats = FORMATS if args.format == "both" else (args.format,)
+    try:
+        summary = export_subtree(engine, args.out, org_code=args.org, level=args.level, lang=args.lang, formats=formats)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage mistakes as one line on stderr (exit 2), like every other error here."""
 
@@ -122,6 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default=None, help="a note on what the token is for")
     create.add_argument("--days", type=_positive_int, default=None, help="expire after this many days")
     create.set_defaults(func=_cmd_token_create)
+
+    imp = sub.add_parser("import", parents=[db], help="import an organisation tree, roster and links (CSV or .xlsx)")
+    imp.add_argument("--orgs", type=Path, required=True, help="the organisations file")
+    imp.add_argument("--members", type=Path, default=None, help="the members file (the roster)")
+    imp.add_argument("--links", type=Path, default=None, help="the cross-links (共建) file")
+    imp.add_argument("--dry-run", action="store_true", help="check and report what would change; write nothing")
+    imp.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the report (default %(default)s)")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=_cmd_import)
+
+    exp = sub.add_parser("export", parents=[db], help="export a subtree's tree, roster, links and KPIs")
+    exp.add_argument("--out", type=Path, required=True, help="directory to write into")
+    exp.add_argument("--org", default=None, help="organisation code of the subtree (default: the top)")
+    exp.add_argument("--level", choices=["full", "public"], default="full", help="public: no roster, small counts masked")
+    exp.add_argument("--lang", choices=["zh", "en"], default="zh", help="headers and values in Chinese or English")
+    exp.add_argument("--format", choices=["csv", "xlsx", "both"], default="both")
+    exp.set_defaults(func=_cmd_export)
     return parser
 
 

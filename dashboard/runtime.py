@@ -8,14 +8,18 @@ state live. The web layer (``dashboard.server``, the Dash app) reaches it as
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from dashboard.aggregator import Aggregator
+from dashboard.aggregator.replay import iter_stored_events, read_members
 from dashboard.bus import Bus, InProcessBus
+from dashboard.events import StoredEvent
 from dashboard.ingest import Ingestor
 from dashboard.members_directory import MemberDirectory
 from dashboard.publisher import FramePublisher
@@ -26,6 +30,44 @@ from dashboard.tree import OrgTree
 
 log = logging.getLogger(__name__)
 
+ReloadListener = Callable[[OrgTree, Aggregator], None]
+
+
+class AggregatorFeed:
+    """The bus subscriber that feeds the live aggregator.
+
+    While a reload rebuilds the next aggregator from the store, the feed also
+    holds every batch for it; ``switch`` hands it the held events its replay
+    did not reach and makes it the live one, so no event is lost or counted twice.
+    """
+
+    def __init__(self, aggregator: Aggregator) -> None:
+        self._target = aggregator
+        self._held: list[StoredEvent] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, events: Sequence[StoredEvent]) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.extend(events)
+            target = self._target
+        target.apply(events)
+
+    def hold(self) -> None:
+        with self._lock:
+            self._held = []
+
+    def drop(self) -> None:
+        with self._lock:
+            self._held = None
+
+    def switch(self, aggregator: Aggregator, replayed_seq: int) -> None:
+        """Make ``aggregator`` (rebuilt from the store up to ``replayed_seq``) the live one."""
+        with self._lock:
+            held, self._held = self._held or [], None
+            aggregator.apply([e for e in held if e.seq > replayed_seq])
+            self._target = aggregator
+
 
 @dataclass
 class Runtime:
@@ -34,10 +76,13 @@ class Runtime:
     tree: OrgTree
     bus: Bus
     aggregator: Aggregator
+    feed: AggregatorFeed
     ingestor: Ingestor
     publisher: FramePublisher
     signer: ScopeSigner
     started_at: float = field(default_factory=time.time)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
     @classmethod
     def start(cls, settings: Settings, engine: Engine | None = None) -> Runtime:
@@ -49,7 +94,8 @@ class Runtime:
         tz = ZoneInfo(settings.timezone)
         aggregator = Aggregator.rebuild(engine, tree, tz=tz)
         bus = InProcessBus()
-        bus.subscribe(aggregator.apply)
+        feed = AggregatorFeed(aggregator)
+        bus.subscribe(feed)
         ingestor = Ingestor(engine, tree, bus)
         publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
         return cls(
@@ -58,10 +104,49 @@ class Runtime:
             tree=tree,
             bus=bus,
             aggregator=aggregator,
+            feed=feed,
             ingestor=ingestor,
             publisher=publisher,
             signer=ScopeSigner(),
         )
+
+    def on_reload(self, listener: ReloadListener) -> None:
+        """Call ``listener(tree, aggregator)`` after every reload (for parts that keep their own references)."""
+        self._reload_listeners.append(listener)
+
+    def reload(self) -> None:
+        """Rebuild the tree and the aggregator from the store and swap them in (after an import).
+
+        The old state keeps serving while the new aggregator replays the store;
+        events published meanwhile are held and applied after the replay (those
+        it already counted are skipped by seq — the single ingest writer commits
+        in seq order). Then ingest, the publisher and the reload listeners get
+        the new tree. Organisation ids of kept organisations do not change in an
+        import, so open screens stay on their scope. Blocking: seconds per million events.
+        """
+        with self._reload_lock:
+            tree = OrgTree.load(self.engine)
+            for problem in tree.problems:
+                log.warning("organisation tree: %s", problem)
+            self.feed.hold()
+            try:
+                aggregator = Aggregator(tree, tz=ZoneInfo(self.settings.timezone))
+                aggregator.upsert_members(read_members(self.engine))
+                replayed_seq = 0
+                for batch in iter_stored_events(self.engine):
+                    aggregator.apply(batch)
+                    replayed_seq = batch[-1].seq
+                self.ingestor.reload_members()
+            except BaseException:
+                self.feed.drop()
+                raise
+            self.feed.switch(aggregator, replayed_seq)
+            self.tree, self.aggregator = tree, aggregator
+            self.ingestor.tree = tree
+            self.publisher.tree, self.publisher.aggregator = tree, aggregator
+            for listener in self._reload_listeners:
+                listener(tree, aggregator)
+        log.info("live state reloaded: %d organisations", len(tree))
 
     def close(self) -> None:
         self.publisher.close()
