@@ -9,11 +9,10 @@
   "use strict";
 
   var STALE_MS = 10000;          // "stale" after 10 s without a frame
-  var RELOAD_AFTER_MS = 15000;   // watchdog: reload if still no frame and the server is up
   var FEED_MAX = 12;
   var TREND_POINTS = 40;
 
-  var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false };
+  var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false, serverBackAt: 0 };
   window.lianxinLive = state;    // for tests and the curious: frames taken, last seq
 
   /* Views register a handler per frame key (a publisher FrameSection's key, or a snapshot key):
@@ -213,18 +212,30 @@
     if (lagMs !== undefined) c.setAttribute("data-lag-ms", String(Math.max(0, Math.round(lagMs))));
   }
 
+  /* Dash's client retries a lost socket with back-off (1, 2, 4 … 30 s) and gives up after 10 tries.
+     So: once frames are stale, ask /api/health; when the server answers, give Dash's own reconnect
+     GRACE_MS to bring frames back, then reload the page. A short drop recovers without a reload;
+     a long outage is back within GRACE_MS (+ one health poll) of the server's return. */
+  var GRACE_MS = 8000;
+  var healthPending = false;
+
   function watchdog() {
-    if (!document.getElementById("conn-state") || state.reloading) return;
-    var quiet = Date.now() - state.lastFrameAt;
-    if (quiet < STALE_MS) return;
-    setConn(state.everLive ? "stale" : "connecting");
-    if (quiet < RELOAD_AFTER_MS) return;
+    if (!document.getElementById("conn-state") || state.reloading || healthPending) return;
+    var now = Date.now();
+    if (now - state.lastFrameAt < STALE_MS) { state.serverBackAt = 0; return; }
+    healthPending = true;
     fetch("/api/health", { cache: "no-store" }).then(function (r) {
-      if (r.ok && Date.now() - state.lastFrameAt >= RELOAD_AFTER_MS && !state.reloading) {
+      if (!r.ok) throw new Error("health " + r.status);
+      setConn(state.everLive ? "stale" : "connecting");
+      if (!state.serverBackAt) state.serverBackAt = Date.now();
+      if (Date.now() - state.serverBackAt >= GRACE_MS && state.lastFrameAt < state.serverBackAt) {
         state.reloading = true;
         window.location.reload();
       }
-    }).catch(function () { setConn("reconnecting"); });
+    }).catch(function () {
+      state.serverBackAt = 0;
+      setConn("reconnecting");
+    }).then(function () { healthPending = false; });
   }
   setInterval(watchdog, 1000);
 

@@ -53,10 +53,14 @@ def rss_mb(pid: int) -> float:
 
 
 class Server:
-    """``python app.py --no-simulate`` on a free port and a fresh database in ``workdir``."""
+    """``python app.py --no-simulate`` on a free port and a fresh database in ``workdir``.
 
-    def __init__(self, workdir: Path, members: int) -> None:
-        self.db_path = workdir / "bench.db"
+    ``db_path`` reuses an existing (e.g. seeded) database; ``extra_args`` go to app.py.
+    """
+
+    def __init__(self, workdir: Path, members: int, extra_args: tuple[str, ...] = (), db_path: Path | None = None) -> None:
+        self.db_path = db_path or workdir / "bench.db"
+        self.extra_args = extra_args
         self.port = _free_port()
         self.token = "bench-" + uuid.uuid4().hex
         self.members = members
@@ -66,7 +70,7 @@ class Server:
     def __enter__(self) -> Server:
         env = {**os.environ, "LIANXIN_INGEST_TOKEN": self.token}
         cmd = [sys.executable, str(ROOT / "app.py"), "--no-simulate", "--port", str(self.port),
-               "--database-url", f"sqlite:///{self.db_path}", "--demo-members", str(self.members)]
+               "--database-url", f"sqlite:///{self.db_path}", "--demo-members", str(self.members), *self.extra_args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -93,6 +97,16 @@ class Server:
     def rss_mb(self) -> float:
         assert self.proc is not None
         return rss_mb(self.proc.pid)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def simulated_events(db_path: Path, n: int, seed: int = 7) -> list[dict[str, Any]]:
