@@ -22,12 +22,17 @@ from its first render and only recolours, flashes and draws on top:
 
 Nothing outside the scope's subtree is sent (a transfer with one end outside
 is left to the counters), and nothing about members: no ids, no names.
+
+``MapFrames`` holds the four over the live tree and aggregator; the map view
+(callbacks/map.py) hands them to the publisher and rebinds them after
+``Runtime.reload``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.aggregator import Aggregator
@@ -58,9 +63,9 @@ Point = tuple[float, float]
 
 
 class MapPlaces:
-    """Where each organisation is drawn: its own point, else its region's centroid, else nowhere.
+    """Where each organisation of one tree is drawn: its own point, else its region's centroid, else nowhere.
 
-    The tree does not change while the app runs, so each answer is kept.
+    Each answer is kept: the tree does not change (a reload brings a new tree and new places).
     """
 
     def __init__(self, tree: OrgTree, regions: RegionMap) -> None:
@@ -90,21 +95,61 @@ class MapPlaces:
         return code if code in self.regions.centroids else None
 
 
+@dataclass(frozen=True)
+class MapState:
+    """What the sections read, replaced whole on a reload so a tick never mixes two trees."""
+
+    tree: OrgTree
+    aggregator: Aggregator
+    places: MapPlaces
+    roots: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # region_roots per scope, filled on use
+
+    def region_roots(self, scope_id: int) -> dict[str, list[int]]:
+        roots = self.roots.get(scope_id)
+        if roots is None:
+            roots = self.roots[scope_id] = region_roots(self.tree, scope_id)
+        return roots
+
+
+class MapFrames:
+    """The map's frame sections over the live tree and aggregator.
+
+    ``sections`` go to the publisher; ``rebind`` follows ``Runtime.reload``
+    (it takes the new tree and aggregator).
+    """
+
+    def __init__(
+        self,
+        tree: OrgTree,
+        aggregator: Aggregator,
+        regions: RegionMap,
+        notices: Mapping[int, Notice],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.regions = regions
+        self.state = MapState(tree, aggregator, MapPlaces(tree, regions))
+        self.sections: list[FrameSection] = [
+            RegionKpiSection(self),
+            FlashSection(self, clock),
+            TransferSection(self),
+            NoticeSection(self, notices),
+        ]
+
+    def rebind(self, tree: OrgTree, aggregator: Aggregator) -> None:
+        self.state = MapState(tree, aggregator, MapPlaces(tree, self.regions))
+
+
 class RegionKpiSection:
     """``map_regions``: the KPIs of each region the scope has organisations in."""
 
     key = "map_regions"
 
-    def __init__(self, tree: OrgTree, aggregator: Aggregator) -> None:
-        self.tree = tree
-        self.aggregator = aggregator
-        self._roots: dict[int, dict[str, list[int]]] = {}
+    def __init__(self, frames: MapFrames) -> None:
+        self.frames = frames
 
     def compute(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> dict[str, list[Any]]:
-        roots = self._roots.get(scope.org_id)
-        if roots is None:
-            roots = self._roots[scope.org_id] = region_roots(self.tree, scope.org_id)
-        return region_kpis(self.tree, self.aggregator, scope, roots)
+        state = self.frames.state
+        return region_kpis(state.tree, state.aggregator, scope, state.region_roots(scope.org_id))
 
 
 class FlashSection:
@@ -112,19 +157,19 @@ class FlashSection:
 
     key = "map_flashes"
 
-    def __init__(self, places: MapPlaces, clock: Callable[[], float] = time.time) -> None:
-        self.places = places
+    def __init__(self, frames: MapFrames, clock: Callable[[], float]) -> None:
+        self.frames = frames
         self.clock = clock
 
     def compute(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> dict[str, Any] | None:
-        tree = self.places.tree
+        state = self.frames.state
         seen: set[tuple[Point, int]] = set()
         flashes: list[list[float | int]] = []
         for ev in reversed(recent):
             kind = _KIND_OF_TYPE.get(ev.type)
-            if kind is None or not tree.is_within(ev.org_id, scope.org_id):
+            if kind is None or not state.tree.is_within(ev.org_id, scope.org_id):
                 continue
-            point = self.places.point(ev.org_id)
+            point = state.places.point(ev.org_id)
             if point is None or (point, kind) in seen:
                 continue
             seen.add((point, kind))
@@ -142,13 +187,13 @@ class TransferSection:
 
     key = "map_transfers"
 
-    def __init__(self, places: MapPlaces, aggregator: Aggregator) -> None:
-        self.places = places
-        self.aggregator = aggregator
+    def __init__(self, frames: MapFrames) -> None:
+        self.frames = frames
 
     def compute(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> list[list[Any]]:
-        tree, places = self.places.tree, self.places
-        _, open_transfers = self.aggregator.transfers_in_flight()
+        state = self.frames.state
+        tree, places = state.tree, state.places
+        _, open_transfers = state.aggregator.transfers_in_flight()
         lines: dict[tuple[Point, Point], list[Any]] = {}
         for tr in reversed(open_transfers):
             if not (tree.is_within(tr.from_org, scope.org_id) and tree.is_within(tr.to_org, scope.org_id)):
@@ -179,30 +224,19 @@ class NoticeSection:
 
     key = "map_notices"
 
-    def __init__(self, places: MapPlaces, notices: Mapping[int, Notice]) -> None:
-        self.places = places
+    def __init__(self, frames: MapFrames, notices: Mapping[int, Notice]) -> None:
+        self.frames = frames
         self.notices = notices
 
     def compute(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> list[list[str]]:
-        tree = self.places.tree
-        above = tree.ancestors.get(scope.org_id, ())
+        state = self.frames.state
+        above = state.tree.ancestors.get(scope.org_id, ())
         levels: dict[str, int] = {}
         for notice in tuple(self.notices.values()):  # one C-level copy: safe while the bus thread adds
-            if notice.org_id not in above and not tree.is_within(notice.org_id, scope.org_id):
+            if notice.org_id not in above and not state.tree.is_within(notice.org_id, scope.org_id):
                 continue
-            code = self.places.region_of(notice.org_id)
+            code = state.places.region_of(notice.org_id)
             rank = NOTICE_LEVELS.index(notice.level) if notice.level in NOTICE_LEVELS else 0
             if code is not None and rank >= levels.get(code, 0):
                 levels[code] = rank
         return [[code, NOTICE_LEVELS[rank]] for code, rank in sorted(levels.items())]
-
-
-def map_sections(tree: OrgTree, aggregator: Aggregator, regions: RegionMap, notices: Mapping[int, Notice]) -> list[FrameSection]:
-    """The map's frame sections, to append to the publisher's."""
-    places = MapPlaces(tree, regions)
-    return [
-        RegionKpiSection(tree, aggregator),
-        FlashSection(places),
-        TransferSection(places, aggregator),
-        NoticeSection(places, notices),
-    ]

@@ -14,7 +14,7 @@ from dashboard.aggregator import Aggregator
 from dashboard.bus import InProcessBus
 from dashboard.events import StoredEvent
 from dashboard.map_data import MAP_KPIS, MAX_DRILL_ORGS, Totals, drill_down, region_kpis
-from dashboard.map_frames import FLASH_KINDS, MAX_FLASHES, MAX_TRANSFER_LINES, MapPlaces, map_sections
+from dashboard.map_frames import FLASH_KINDS, MAX_FLASHES, MAX_TRANSFER_LINES, MapFrames, MapPlaces
 from dashboard.members_directory import MemberDirectory
 from dashboard.publisher import FramePublisher
 from dashboard.regions import load_regions
@@ -38,7 +38,8 @@ class Live:
         self.bus = InProcessBus()
         self.bus.subscribe(self.aggregator.apply)
         self.publisher = FramePublisher(self.tree, self.aggregator, self.bus, MemberDirectory(self.engine))
-        self.publisher.sections.extend(map_sections(self.tree, self.aggregator, self.regions, self.publisher.notices))
+        self.map = MapFrames(self.tree, self.aggregator, self.regions, self.publisher.notices)
+        self.publisher.sections.extend(self.map.sections)
         self.places = MapPlaces(self.tree, self.regions)
         self._seq = itertools.count(1)
         with self.engine.connect() as conn:
@@ -212,3 +213,19 @@ def test_public_figures_hide_small_counts() -> None:
     assert few.kpis(public=True) == [None] * len(MAP_KPIS)
     assert few.kpis(public=False) == [3.0, 3, 4, 1.0, 0.667]
     assert Totals().kpis(public=True) == [None, 0, 0, None, None]
+
+
+def test_after_a_reload_the_sections_read_the_new_state(live: Live) -> None:
+    scope = Scope(top(live), "full")
+    branch = live.branches_in("210000")[0]
+    live.publish("study", branch, live.member_of(branch), points=50, title="t")
+    live_points = dict(zip(MAP_KPIS, live.frame_values(scope)["map_regions"]["210000"]))["study_points"]
+    assert live_points >= 50
+    # The bus events of these tests were never stored: an aggregator rebuilt from the store has none of them.
+    rebuilt = Aggregator.rebuild(live.engine, OrgTree.load(live.engine))
+    live.map.rebind(rebuilt.tree, rebuilt)
+    try:
+        assert dict(zip(MAP_KPIS, live.frame_values(scope)["map_regions"]["210000"]))["study_points"] == 0
+    finally:
+        live.map.rebind(live.tree, live.aggregator)
+    assert dict(zip(MAP_KPIS, live.frame_values(scope)["map_regions"]["210000"]))["study_points"] == live_points
