@@ -21,7 +21,7 @@ two people points at them as surely as a count does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,11 +104,22 @@ def region_roots(tree: OrgTree, scope_id: int) -> dict[str, list[int]]:
     return roots
 
 
-def region_kpis(tree: OrgTree, aggregator: Aggregator, scope: Scope, roots: Mapping[str, list[int]] | None = None) -> dict[str, KpiValues]:
-    """The KPIs of every region the scope has organisations in (``roots`` from region_roots, if at hand)."""
+def region_kpis(
+    tree: OrgTree,
+    aggregator: Aggregator,
+    scope: Scope,
+    on_map: Container[str],
+    roots: Mapping[str, list[int]] | None = None,
+) -> dict[str, KpiValues]:
+    """The KPIs of every region on the map (``on_map``: its codes) the scope has organisations in.
+
+    ``roots`` are the scope's region_roots, when already at hand.
+    """
     roots = region_roots(tree, scope.org_id) if roots is None else roots
     result = {}
     for code, org_ids in sorted(roots.items()):
+        if code not in on_map:
+            continue
         totals = Totals()
         for org_id in org_ids:
             totals += Totals.of(aggregator.snapshot(org_id))

@@ -149,7 +149,7 @@ class RegionKpiSection:
 
     def compute(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> dict[str, list[Any]]:
         state = self.frames.state
-        return region_kpis(state.tree, state.aggregator, scope, state.region_roots(scope.org_id))
+        return region_kpis(state.tree, state.aggregator, scope, state.places.regions.names, state.region_roots(scope.org_id))
 
 
 class FlashSection:

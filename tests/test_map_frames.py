@@ -93,7 +93,8 @@ def test_region_kpis_follow_the_aggregator_per_region(live: Live) -> None:
 def test_a_province_scope_sees_its_own_region_only(live: Live) -> None:
     scope = Scope(live.province("330000"), "full")
     assert list(live.frame_values(scope)["map_regions"]) == ["330000"]
-    assert list(region_kpis(live.tree, live.aggregator, scope)) == ["330000"]
+    assert list(region_kpis(live.tree, live.aggregator, scope, live.regions.names)) == ["330000"]
+    assert region_kpis(live.tree, live.aggregator, scope, {"110000"}) == {}
 
 
 def test_flashes_are_where_the_events_of_the_scope_happened(live: Live) -> None:
