@@ -220,3 +220,59 @@ class Token(Base):
         CheckConstraint("role IN ('ingest', 'display', 'admin')", name="ck_token_role"),
         CheckConstraint("level IN ('full', 'public')", name="ck_token_level"),
     )
+
+
+class User(Base):
+    """A person who signs in: an administrator, or a leader or staff member scoped to a subtree.
+
+    ``org_id`` None is the whole tree. Only the argon2 hash of the password is kept.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    level: Mapped[str] = mapped_column(String(10), default="full")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'leader', 'staff')", name="ck_user_role"),
+        CheckConstraint("level IN ('full', 'public')", name="ck_user_level"),
+    )
+
+
+class LoginSession(Base):
+    """A signed-in browser. The cookie holds a random secret; only its SHA-256 is stored."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class AuditEntry(Base):
+    """One line of the audit log: who did what, to what, from where, and whether it was allowed."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("outcome IN ('ok', 'refused')", name="ck_audit_outcome"),)

@@ -13,7 +13,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -40,13 +40,22 @@ class ScopeSigner:
         self._secret = secret or secrets.token_bytes(32)
         self._ttl_s = ttl_s
 
-    def sign(self, scope: Scope, now: float | None = None) -> str:
-        body = orjson.dumps({"o": scope.org_id, "l": scope.level, "e": int((now or time.time()) + self._ttl_s)})
+    def sign(self, scope: Scope, now: float | None = None, grant: str | None = None) -> str:
+        """A ticket for ``scope``; ``grant`` names what must stay valid for it (a token or session, see dashboard.access)."""
+        claims: dict[str, object] = {"o": scope.org_id, "l": scope.level, "e": int((now or time.time()) + self._ttl_s)}
+        if grant is not None:
+            claims["g"] = grant
+        body = orjson.dumps(claims)
         mac = hmac.new(self._secret, body, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(body).decode() + "." + base64.urlsafe_b64encode(mac).decode()
 
     def verify(self, ticket: object, now: float | None = None) -> Scope | None:
         """The scope in a valid, unexpired ticket; None for anything else."""
+        checked = self.verify_grant(ticket, now)
+        return checked[0] if checked is not None else None
+
+    def verify_grant(self, ticket: object, now: float | None = None) -> tuple[Scope, str | None] | None:
+        """The scope and grant in a valid, unexpired ticket; None for anything else."""
         if not isinstance(ticket, str) or ticket.count(".") != 1 or len(ticket) > 512:
             return None
         body_b64, mac_b64 = ticket.split(".")
@@ -61,7 +70,8 @@ class ScopeSigner:
             return None
         if data.get("e", 0) < (now or time.time()) or data.get("l") not in LEVELS or not isinstance(data.get("o"), int):
             return None
-        return Scope(org_id=data["o"], level=data["l"])
+        grant = data.get("g")
+        return Scope(org_id=data["o"], level=data["l"]), grant if isinstance(grant, str) else None
 
 
 def mask_count(value: int | float | None, scope: Scope) -> int | float | None:
@@ -69,3 +79,14 @@ def mask_count(value: int | float | None, scope: Scope) -> int | float | None:
     if scope.public and isinstance(value, int) and 0 < value < PUBLIC_MIN_COUNT:
         return None
     return value
+
+
+def mask_counts(value: Any, scope: Scope) -> Any:
+    """``mask_count`` applied to every number in nested dicts and lists (a snapshot, a frame section)."""
+    if isinstance(value, dict):
+        return {k: mask_counts(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_counts(v, scope) for v in value]
+    if isinstance(value, bool):
+        return value
+    return mask_count(value, scope)

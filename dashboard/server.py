@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from dashboard import __version__
 from dashboard.api import router as api_router
+from dashboard.auth_api import router as auth_router
 from dashboard.importer.api import router as import_router
 from dashboard.ingest_api import router as ingest_router
 from dashboard.runtime import Runtime
@@ -37,4 +38,5 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     api.include_router(api_router)
     api.include_router(ingest_router)
     api.include_router(import_router)
+    api.include_router(auth_router)
     return api

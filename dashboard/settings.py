@@ -23,6 +23,15 @@ class Settings:
     demo_members: int = 50_000
     frame_hz: float = 4.0
     timezone: str = "Asia/Shanghai"
+    # Who may connect and embed (docs/security.md): extra websocket origins besides the page's own,
+    # origins allowed to frame the pages, proxies whose X-Forwarded-For is believed.
     allowed_origins: tuple[str, ...] = ()
+    frame_origins: tuple[str, ...] = ()
+    trusted_proxies: str | None = None
+    # Anonymous viewers get the public level of the whole tree (the demo); off: a token or sign-in is needed.
+    anonymous_public: bool = True
+    secure_cookies: bool = False
+    ingest_frames_per_s: float = 2000.0
+    ws_idle_timeout_s: float = 300.0
     ingest_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_INGEST_TOKEN") or None)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)

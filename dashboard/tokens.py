@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, select, update
 
 from dashboard.models import Organisation, Token
 from dashboard.settings import Settings
@@ -150,17 +150,30 @@ def verify_token(engine: Engine, token: str | None, settings: Settings) -> Token
     known, info = _cache.get(key)
     if known:
         return info
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(Token.id, Token.role, Token.org_id, Token.level, Token.expires_at, Token.revoked).where(
-                Token.token_hash == key[1]
-            )
-        ).one_or_none()
-    info = None
-    if row is not None and not row.revoked and not _expired(row.expires_at):
-        info = TokenInfo(role=row.role, org_id=row.org_id, level=row.level, token_id=row.id)
+    info = _load(engine, Token.token_hash == key[1])
     _cache.put(key, info)
     return info
+
+
+def verify_token_id(engine: Engine, token_id: int) -> bool:
+    """Whether the stored token with this id is still good (live streams opened with it check again and again)."""
+    key = (engine.url.render_as_string(hide_password=True), f"id:{token_id}")
+    known, info = _cache.get(key)
+    if not known:
+        info = _load(engine, Token.id == token_id)
+        _cache.put(key, info)
+    return info is not None
+
+
+def _load(engine: Engine, condition: ColumnElement[bool]) -> TokenInfo | None:
+    """The stored token matching ``condition`` if it is neither revoked nor expired."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Token.id, Token.role, Token.org_id, Token.level, Token.expires_at, Token.revoked).where(condition)
+        ).one_or_none()
+    if row is None or row.revoked or _expired(row.expires_at):
+        return None
+    return TokenInfo(role=row.role, org_id=row.org_id, level=row.level, token_id=row.id)
 
 
 def _expired(expires_at: dt.datetime | None) -> bool:
