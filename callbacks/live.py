@@ -13,7 +13,9 @@ feed, the alerts and the charts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, set_props
 from dash.exceptions import WebsocketDisconnected
@@ -23,10 +25,12 @@ from callbacks.context import ViewContext
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT_S = 30.0
+# How often a stream opened with a token or a session checks that it was not revoked.
+GRANT_CHECK_S = 5.0
 
 
 def register(view: ViewContext) -> None:
-    publisher, signer = view.runtime.publisher, view.runtime.signer
+    publisher, signer, access = view.runtime.publisher, view.runtime.signer, view.runtime.access
 
     @callback(websocket=True, persistent=True)
     async def live_stream() -> None:
@@ -37,13 +41,22 @@ def register(view: ViewContext) -> None:
             meta = await ws.get_prop("live-meta", "data", timeout=10)
         except (TimeoutError, WebsocketDisconnected):
             return
-        scope = signer.verify(meta.get("ticket")) if isinstance(meta, dict) else None
-        if scope is None or scope.org_id not in view.runtime.tree:
+        checked = signer.verify_grant(meta.get("ticket")) if isinstance(meta, dict) else None
+        if checked is None or checked[0].org_id not in view.runtime.tree:
+            return
+        scope, grant = checked
+        if not await asyncio.to_thread(access.grant_valid, grant):
             return
         channel = publisher.attach(scope)
         seq = 0
+        granted_at = time.monotonic()
         try:
             while not ws.is_shutdown:
+                if grant is not None and time.monotonic() - granted_at > GRANT_CHECK_S:
+                    if not await asyncio.to_thread(access.grant_valid, grant):
+                        log.info("screen's %s was revoked or expired; its stream stops", grant)
+                        break
+                    granted_at = time.monotonic()
                 frame = await publisher.next_frame(channel, seq)
                 seq = frame["seq"]
                 set_props("live", {"data": frame})

@@ -1,7 +1,9 @@
-"""Read API: health, the organisation tree, live snapshots.
+"""Read API: health, the organisation tree, live snapshots, members.
 
-Every answer comes from the runtime (tree and aggregator), never from a
-query per request, so these stay cheap under load.
+Every answer but the member list comes from the runtime (tree and
+aggregator), never from a query per request, so these stay cheap under load.
+Each route answers within the caller's scope (dashboard.access): its subtree,
+with small counts hidden at the public level; members need the full level.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ import asyncio
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from dashboard.access import Viewer
+from dashboard.member_list import MAX_PAGE, members_of
 from dashboard.runtime import Runtime
+from dashboard.scopes import mask_counts
+from dashboard.web_access import request_viewer
 
 router = APIRouter(prefix="/api", tags=["read"])
 
@@ -35,16 +41,30 @@ async def health(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/orgs", summary="The organisation tree, or the children of one organisation")
-def orgs(request: Request, parent: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
-    tree = runtime_of(request).tree
+def scoped_org(rt: Runtime, viewer: Viewer, code: str | None) -> int:
+    """The organisation ``code`` names (the viewer's own if None); 404 if unknown or outside the viewer's subtree.
+
+    Outside the subtree answers exactly like unknown, so a scoped caller cannot
+    even learn which codes exist elsewhere.
+    """
+    if code is None:
+        return viewer.scope.org_id
+    node = rt.tree.get(code)
+    if node is None or not rt.access.within(viewer, node.id):
+        raise HTTPException(404, f"unknown organisation {code!r}")
+    return node.id
+
+
+@router.get("/orgs", summary="The organisation tree (the caller's subtree), or the children of one organisation")
+def orgs(
+    request: Request, parent: str | None = Query(None, max_length=64), viewer: Viewer = Depends(request_viewer)
+) -> list[dict[str, Any]]:
+    rt = runtime_of(request)
+    tree = rt.tree
     if parent is None:
-        ids = sorted(tree.nodes, key=lambda i: (tree.nodes[i].level, i))
+        ids = sorted(tree.walk(viewer.scope.org_id), key=lambda i: (tree.nodes[i].level, i))
     else:
-        node = tree.get(parent)
-        if node is None:
-            raise HTTPException(404, f"unknown organisation {parent!r}")
-        ids = tree.children.get(node.id, [])
+        ids = tree.children.get(scoped_org(rt, viewer, parent), [])
     out = []
     for i in ids:
         n = tree.nodes[i]
@@ -53,10 +73,24 @@ def orgs(request: Request, parent: str | None = Query(None, max_length=64)) -> l
     return out
 
 
-@router.get("/snapshot", summary="Live KPIs of a subtree (the top organisation if org is absent)")
-def snapshot(request: Request, org: str | None = Query(None, max_length=64)) -> dict[str, Any]:
+@router.get("/snapshot", summary="Live KPIs of a subtree (the caller's own if org is absent); small counts hidden at the public level")
+def snapshot(
+    request: Request, org: str | None = Query(None, max_length=64), viewer: Viewer = Depends(request_viewer)
+) -> dict[str, Any]:
     rt = runtime_of(request)
-    node = rt.tree.get(org) if org is not None else rt.tree.root
-    if node is None:
-        raise HTTPException(404, f"unknown organisation {org!r}" if org else "no organisation yet: run the seed")
-    return rt.aggregator.snapshot(node.id)
+    return mask_counts(rt.aggregator.snapshot(scoped_org(rt, viewer, org)), viewer.scope)
+
+
+@router.get("/members", summary="Members of a subtree with names: admins and full-level tokens or users only")
+def members(
+    request: Request,
+    org: str = Query(..., max_length=64),
+    limit: int = Query(100, ge=1, le=MAX_PAGE),
+    offset: int = Query(0, ge=0, le=100_000_000),
+    viewer: Viewer = Depends(request_viewer),
+) -> dict[str, Any]:
+    if not viewer.may_read_members:
+        raise HTTPException(403, "member data needs an admin or a full-level token")
+    rt = runtime_of(request)
+    org_id = scoped_org(rt, viewer, org)
+    return members_of(rt.engine, org_id, limit=limit, offset=offset, with_phone=viewer.is_admin)

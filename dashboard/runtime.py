@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from dashboard.access import Access
 from dashboard.aggregator import Aggregator
+from dashboard.audit import AuditLog
 from dashboard.aggregator.replay import iter_stored_events, read_members
 from dashboard.bus import Bus, InProcessBus
 from dashboard.events import StoredEvent
@@ -78,6 +80,8 @@ class Runtime:
     aggregator: Aggregator
     feed: AggregatorFeed
     ingestor: Ingestor
+    audit: AuditLog
+    access: Access
     publisher: FramePublisher
     signer: ScopeSigner
     started_at: float = field(default_factory=time.time)
@@ -94,6 +98,7 @@ class Runtime:
         tz = ZoneInfo(settings.timezone)
         aggregator = Aggregator.rebuild(engine, tree, tz=tz)
         bus = InProcessBus()
+        audit = AuditLog(engine)
         feed = AggregatorFeed(aggregator)
         bus.subscribe(feed)
         ingestor = Ingestor(engine, tree, bus)
@@ -103,6 +108,8 @@ class Runtime:
             engine=engine,
             tree=tree,
             bus=bus,
+            audit=audit,
+            access=Access(engine, tree, settings, audit),
             aggregator=aggregator,
             feed=feed,
             ingestor=ingestor,
