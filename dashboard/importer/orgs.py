@@ -14,11 +14,11 @@ The resulting tree is checked whole: every parent exists, one top, no cycles,
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from dashboard.importer.problems import Problem, Report
 from dashboard.importer.read import Table
@@ -29,6 +29,7 @@ from dashboard.importer.values import (
     cells,
     empty,
     malformed,
+    per_value,
     report_rows,
     value_at,
     vocabulary_values,
@@ -126,36 +127,37 @@ def parse_orgs(table: Table, report: Report) -> dict[str, OrgRow]:
     given = frozenset(f for f, key in OPTIONAL_FIELDS.items() if key in table.headers)
     rows: dict[str, OrgRow] = {}
     usable = ~(empty(code) | bad_code)
-    for pos in np.flatnonzero(usable):
-        row_code = code.iat[pos]
+    codes, names, parents, regions = (c.tolist() for c in (code, name, parent, cells(table, "region")))
+    lons = [None if np.isnan(x) else float(x) for x in lon]
+    lats = [None if np.isnan(x) else float(x) for x in lat]
+    for pos in np.flatnonzero(usable).tolist():
+        row_code, row = codes[pos], int(table.rows[pos])
         if row_code in rows:
-            report.add(Problem("duplicate_code", table.label, int(table.rows[pos]), table.header("code"),
+            report.add(Problem("duplicate_code", table.label, row, table.header("code"),
                                {"value": row_code, "first": rows[row_code].row}))
             continue
-        rows[row_code] = OrgRow(
-            code=row_code,
-            row=int(table.rows[pos]),
-            name=name.iat[pos] or None,
-            kind=kinds[pos],
-            parent=parent.iat[pos] or None,
-            region_code=cells(table, "region").iat[pos] or None,
-            lon=None if np.isnan(lon[pos]) else float(lon[pos]),
-            lat=None if np.isnan(lat[pos]) else float(lat[pos]),
-            unit_type=units[pos],
-            given=given,
-        )
+        rows[row_code] = OrgRow(row_code, row, names[pos] or None, kinds[pos], parents[pos] or None, regions[pos] or None,
+                                lons[pos], lats[pos], units[pos], given)
     return rows
 
 
 def _coordinates(table: Table, report: Report, key: str, limit: float) -> np.ndarray:
     column = cells(table, key)
-    numbers = pd.to_numeric(column.astype(str).where(column != "", None), errors="coerce").to_numpy(dtype=float, copy=True)
+    numbers = per_value(column, _number, float)  # Python's float(): the exact value an export wrote
     not_number = np.isnan(numbers) & ~empty(column)
     report_rows(report, table, not_number, "bad_number", key, value_at(column))
     outside = ~np.isnan(numbers) & (np.abs(numbers) > limit)
     report_rows(report, table, outside, "out_of_range", key, lambda p: {"value": column.iat[p], "low": -limit, "high": limit})
     numbers[not_number | outside] = np.nan
     return numbers
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 def plan_tree(rows: dict[str, OrgRow], stored: StoredState, report: Report, label: str, header: dict[str, str]) -> TreePlan:

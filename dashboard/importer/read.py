@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from dashboard.importer.columns import COLUMNS, Column, FileKind, header_index, normalise_header
 from dashboard.importer.problems import Problem
@@ -127,7 +128,6 @@ def _first_line(exc: Exception) -> str:
 def _read_csv(
     path: Path, label: str, sniffed: Sniffed, names: list[str], mapping: dict[int, str], progress: Progress | None
 ) -> pd.DataFrame:
-    dtypes = {names[i]: ("category" if key in CATEGORICAL else str) for i, key in mapping.items()}
     total = max(path.stat().st_size, 1)
     chunks = []
     try:
@@ -136,7 +136,7 @@ def _read_csv(
             encoding=sniffed.encoding,
             sep=sniffed.delimiter,
             usecols=[names[i] for i in mapping],
-            dtype=dtypes,
+            dtype=str,
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
@@ -144,7 +144,7 @@ def _read_csv(
             engine="c",
         ) as reader:
             for chunk in reader:
-                chunks.append(chunk)
+                chunks.append(_tidy(chunk, names, mapping))  # each chunk made compact before the next is read
                 if progress is not None:
                     progress(min(handle.tell() / total, 1.0))
     except pd.errors.ParserError as exc:
@@ -155,8 +155,21 @@ def _read_csv(
         raise FileRejected(Problem("csv_malformed", label, params={"reason": _first_line(exc)})) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise FileRejected(Problem("csv_malformed", label, params={"reason": _first_line(exc)})) from None
-    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-    return _tidy(frame, names, mapping)
+    return _concat(chunks)
+
+
+def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """Chunks into one frame; categoricals stay categoricals (their categories united)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    columns = {}
+    for name in chunks[0].columns:
+        parts = [c[name] for c in chunks]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
+            columns[name] = pd.Series(union_categoricals([p.array for p in parts]))
+        else:
+            columns[name] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(columns)
 
 
 def _read_xlsx(path: Path, label: str, names: list[str], mapping: dict[int, str]) -> pd.DataFrame:
@@ -182,27 +195,23 @@ def _excel_text(value: object) -> str:
 
 
 def _tidy(frame: pd.DataFrame, names: list[str], mapping: dict[int, str]) -> pd.DataFrame:
-    """Cells stripped of surrounding spaces; the few-valued columns as categoricals."""
+    """Cells stripped of surrounding spaces; the few-valued columns as categoricals of text."""
     out = {}
     for i, key in mapping.items():
-        column = frame[names[i]]
-        if key in CATEGORICAL:
-            out[names[i]] = _stripped_categories(column.astype("category"))
-        else:
-            out[names[i]] = column.astype(str).str.strip()
-    return pd.DataFrame(out)
+        column = frame[names[i]].astype(str)
+        out[names[i]] = _stripped_categories(column.astype("category")) if key in CATEGORICAL else column.str.strip()
+    return pd.DataFrame(out).reset_index(drop=True)
 
 
 def _stripped_categories(column: pd.Series) -> pd.Series:
-    """Strip a categorical's categories (only they are touched, not every cell), merging any that become equal."""
-    categories = column.cat.categories.astype(str)
+    """Strip a categorical's categories — only they are touched, not every cell — merging any that become equal."""
+    categories = column.cat.categories
     stripped = categories.str.strip()
     if stripped.equals(categories):
         return column
     merged = pd.Index(stripped.unique())
-    old_to_new = merged.get_indexer(stripped)
     codes = column.cat.codes.to_numpy()
-    new_codes = np.where(codes >= 0, old_to_new[codes], -1)
+    new_codes = np.where(codes >= 0, merged.get_indexer(stripped)[codes], -1)
     return pd.Series(pd.Categorical.from_codes(new_codes, categories=merged), index=column.index)
 
 
