@@ -20,12 +20,15 @@ from pathlib import Path
 import uvicorn
 from dash import Dash, page_container
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
-from callbacks import live, wall
+from callbacks import admin, live, login, wall
 from callbacks.context import ViewContext
+from dashboard.auth import FIRST_ADMIN, ensure_first_admin
 from dashboard.live_simulator import LiveSimulator
 from dashboard.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime import Runtime
+from dashboard.security import SecurityMiddleware, SecurityPolicy
 from dashboard.seed import seed_demo
 from dashboard.server import create_api
 from dashboard.settings import Settings
@@ -52,11 +55,21 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--regions", type=Path, default=None, help="your own region boundaries (GeoJSON)")
     p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
     p.add_argument("--demo-members", type=int, default=50_000, help="size of the demo seeded into an empty database")
+    sec = p.add_argument_group("access and hardening (docs/security.md)")
+    sec.add_argument("--allowed-origins", default="", help="comma-separated extra origins allowed on websockets (https://wall.example.org)")
+    sec.add_argument("--frame-origins", default="", help="comma-separated origins allowed to embed the pages in a frame")
+    sec.add_argument("--trusted-proxies", default=None, help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
+    sec.add_argument("--no-anonymous", action="store_true", help="no anonymous public view: a display token or sign-in is needed")
+    sec.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure even when the proxy speaks http to us")
+    sec.add_argument("--ingest-rate-limit", type=float, default=2000.0, help="ingest frames a second per token and per address (default %(default)s)")
+    sec.add_argument("--ws-idle-timeout", type=float, default=300.0, help="close websockets silent this many seconds (default %(default)s)")
     a = p.parse_args(argv)
     if a.rate <= 0:
         p.error("--rate must be greater than 0")
     if a.demo_members < 1:
         p.error("--demo-members must be at least 1")
+    if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0:
+        p.error("--ingest-rate-limit and --ws-idle-timeout must be greater than 0")
     return Settings(
         database_url=a.database_url,
         host=a.host,
@@ -68,7 +81,18 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         regions_file=a.regions,
         region_property=a.region_property,
         demo_members=a.demo_members,
+        allowed_origins=_origins(a.allowed_origins),
+        frame_origins=_origins(a.frame_origins),
+        trusted_proxies=a.trusted_proxies,
+        anonymous_public=not a.no_anonymous,
+        secure_cookies=a.secure_cookies,
+        ingest_frames_per_s=a.ingest_rate_limit,
+        ws_idle_timeout_s=a.ws_idle_timeout,
     )
+
+
+def _origins(text: str) -> tuple[str, ...]:
+    return tuple(o.strip() for o in text.split(",") if o.strip())
 
 
 def claim_port(host: str, port: int) -> socket.socket:
@@ -92,7 +116,16 @@ def prepare_store(settings: Settings) -> Runtime:
         log.info("empty database: seeding a demo organisation of %s members", f"{settings.demo_members:,}")
         summary = seed_demo(engine, members=settings.demo_members, seed=1, force=False, progress=True)
         log.info("seeded %s", summary)
+    announce_first_admin(engine, settings)
     return Runtime.start(settings, engine)
+
+
+def announce_first_admin(engine: Engine, settings: Settings) -> None:
+    """On a store with no administrator, create ``admin`` with a random password and print it, this once only."""
+    password = ensure_first_admin(engine)
+    if password is not None:
+        print(f"first start: sign in at http://{settings.host}:{settings.port}/login as {FIRST_ADMIN} "
+              f"with the password {password} (shown only this once; reset it in /admin)", flush=True)
 
 
 def warn_unknown_regions(regions: RegionMap, runtime: Runtime) -> None:
@@ -113,12 +146,27 @@ def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
         title=t("app.title"),
         update_title=None,
         suppress_callback_exceptions=True,
+        assets_path_ignore=["desktop"],
+        websocket_allowed_origins=list(runtime.settings.allowed_origins),
     )
     ctx = ViewContext(runtime=runtime, regions=regions)
+    login.register(ctx)
+    admin.register(ctx)
     wall.register(ctx)
     live.register(ctx)
     app.layout = page_container
     return app
+
+
+def harden(app: Dash, settings: Settings) -> SecurityMiddleware:
+    """The app behind the security middleware: origins, rate and size limits, headers (docs/security.md)."""
+    policy = SecurityPolicy.from_origins(
+        settings.allowed_origins,
+        settings.frame_origins,
+        ingest_frames_per_s=settings.ingest_frames_per_s,
+        ws_idle_timeout_s=settings.ws_idle_timeout_s,
+    )
+    return SecurityMiddleware(app.server, policy, script_hashes=app.csp_hashes)
 
 
 def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
@@ -151,7 +199,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     warn_unknown_regions(regions, runtime)
     app = build_app(runtime, regions)
     log.info("Lianxin serving at http://%s:%d/", settings.host, settings.port)
-    config = uvicorn.Config(app.server, log_level="warning", ws_max_size=4 * 1024 * 1024, timeout_graceful_shutdown=3)
+    config = uvicorn.Config(
+        harden(app, settings),
+        log_level="warning",
+        ws_max_size=4 * 1024 * 1024,
+        timeout_graceful_shutdown=3,
+        proxy_headers=settings.trusted_proxies is not None,
+        forwarded_allow_ips=settings.trusted_proxies or "",
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from callbacks.access import narrowed_scope, page_viewer
+from dashboard.access import AccessRefused
 from dashboard.regions import RegionMap
 from dashboard.runtime import Runtime
+from dashboard.scopes import Scope, mask_counts
+from dashboard.tree import OrgNode
 
 
 @dataclass(frozen=True)
 class ViewContext:
     runtime: Runtime
     regions: RegionMap
+
+
+def page_scope(ctx: ViewContext, org: str | None, query: dict[str, Any]) -> tuple[OrgNode, Scope] | str:
+    """The organisation a screen page shows and the scope it streams, or an i18n error key.
+
+    The viewer is the page's ``?token=``, else the signed-in user, else the
+    anonymous demo viewer (public level of the whole tree); ``?org=CODE``
+    narrows to a subtree inside what the viewer may see (see
+    docs/security.md and callbacks.access).
+    """
+    try:
+        viewer = page_viewer(ctx, token=query.get("token"), mode=query.get("mode"))
+        scope = narrowed_scope(ctx, viewer, org)
+    except AccessRefused as refused:
+        return f"access.{refused.code}"
+    return ctx.runtime.tree.nodes[scope.org_id], scope
+
+
+def page_ticket(ctx: ViewContext, scope: Scope, query: dict[str, Any]) -> str:
+    """The signed ticket of ``scope`` for the live stream, naming the token or session it must keep checking."""
+    viewer = page_viewer(ctx, token=query.get("token"), mode=query.get("mode"))
+    return ctx.runtime.signer.sign(scope, grant=viewer.grant)
+
+
+def scoped_snapshot(ctx: ViewContext, scope: Scope) -> dict[str, Any]:
+    """The scope's live snapshot as the page may show it (small counts hidden at the public level)."""
+    return mask_counts(ctx.runtime.aggregator.snapshot(scope.org_id), scope)

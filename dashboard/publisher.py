@@ -28,7 +28,7 @@ from dashboard.aggregator import Aggregator
 from dashboard.bus import Bus
 from dashboard.events import StoredEvent
 from dashboard.members_directory import MemberDirectory
-from dashboard.scopes import Scope, mask_count
+from dashboard.scopes import Scope, mask_counts
 from dashboard.tree import OrgTree
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ class FramePublisher:
         snap = self.aggregator.snapshot(scope.org_id)
         values = {k: v for k, v in snap.items() if k not in PRIVATE_KEYS}
         if scope.public:
-            values = {k: _mask_counts(v, scope) if k in PEOPLE_KEYS else v for k, v in values.items()}
+            values = {k: mask_counts(v, scope) if k in PEOPLE_KEYS else v for k, v in values.items()}
         chain = set(self.tree.ancestors.get(scope.org_id, ()))
         notices = sorted((n for n in self.notices.values() if n.org_id in chain), key=lambda n: -n.event_seq)
         values["notices"] = [n.as_frame(self.tree) for n in notices]
@@ -298,13 +298,3 @@ class FramePublisher:
 
     def close(self) -> None:
         self._unsubscribe()
-
-
-def _mask_counts(value: Any, scope: Scope) -> Any:
-    if isinstance(value, dict):
-        return {k: _mask_counts(v, scope) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask_counts(v, scope) for v in value]
-    if isinstance(value, bool):
-        return value
-    return mask_count(value, scope)
