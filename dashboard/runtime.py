@@ -151,6 +151,7 @@ class Runtime:
             self.tree, self.aggregator = tree, aggregator
             self.ingestor.tree = tree
             self.publisher.tree, self.publisher.aggregator = tree, aggregator
+            self.access = Access(self.engine, tree, self.settings, self.audit)  # scopes resolve in the new tree
             for listener in self._reload_listeners:
                 listener(tree, aggregator)
         log.info("live state reloaded: %d organisations", len(tree))
