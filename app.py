@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from callbacks import admin, live, login, wall
+from callbacks import admin_import
 from callbacks.context import ViewContext
 from dashboard.auth import FIRST_ADMIN, ensure_first_admin
 from dashboard.live_simulator import LiveSimulator
@@ -152,6 +153,7 @@ def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
     ctx = ViewContext(runtime=runtime, regions=regions)
     login.register(ctx)
     admin.register(ctx)
+    admin_import.register(ctx)
     wall.register(ctx)
     live.register(ctx)
     app.layout = page_container

@@ -28,6 +28,8 @@ from dashboard.publisher import FramePublisher
 from dashboard.scopes import ScopeSigner
 from dashboard.settings import Settings
 from dashboard.store import open_store
+from dashboard.topology_frames import topology_sections
+from dashboard.topology_service import Topology
 from dashboard.tree import OrgTree
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ class Runtime:
     access: Access
     publisher: FramePublisher
     signer: ScopeSigner
+    topology: Topology
     started_at: float = field(default_factory=time.time)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
@@ -103,6 +106,8 @@ class Runtime:
         bus.subscribe(feed)
         ingestor = Ingestor(engine, tree, bus)
         publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
+        topology = Topology.start(engine, tree, aggregator)
+        publisher.sections.extend(topology_sections(topology))
         return cls(
             settings=settings,
             engine=engine,
@@ -115,6 +120,7 @@ class Runtime:
             ingestor=ingestor,
             publisher=publisher,
             signer=ScopeSigner(),
+            topology=topology,
         )
 
     def on_reload(self, listener: ReloadListener) -> None:
@@ -157,6 +163,7 @@ class Runtime:
         log.info("live state reloaded: %d organisations", len(tree))
 
     def close(self) -> None:
+        self.topology.close()
         self.publisher.close()
         self.ingestor.close()
         self.engine.dispose()

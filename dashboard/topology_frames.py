@@ -10,10 +10,10 @@ deepest drawn node holding it (assets/topology.js).
   (``{"s": last event seq, "o": [...], "c": [...]}``); nothing when the
   scope had no activity, so a quiet screen gets no frames for it. A screen
   that skips frames misses pulses, which is what a pulse is for.
-* ``topo_health`` — the class (unknown, good, fair, poor) of every
-  organisation in the scope, two bits each, base64 (``{"n", "b"}``): ~37 kB
+* ``topo_health`` — the health level (0 unknown, 1–10) of every
+  organisation in the scope, four bits each, base64 (``{"n", "b"}``): ~74 kB
   for 110,000 organisations, recomputed at most every few seconds and sent
-  only when a class changed. It is whole state, not a delta, so a screen
+  only when a level changed. It is whole state, not a delta, so a screen
   that skipped frames is still right.
 """
 

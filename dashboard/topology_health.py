@@ -11,10 +11,14 @@ it does not apply — no branches, no members):
 * alerts — 1 less the rule breaks (few full members, no secretary, no
   meeting) and overdue transfers per branch, down to 0.
 
-The score is their mean; ≥ 0.75 is good, ≥ 0.5 fair, below poor. All of it
-is computed for every organisation at once from ``Aggregator.table()`` in a
-few numpy passes, at most once per ``period_s``, and shared by the page and
-the frames of every screen.
+The score is their mean, drawn as a level from 1 (score below 0.1) to 10
+(0.9 and above), 0 where nothing applies; in words, levels 9–10 are good,
+6–8 fair, 1–5 poor (needs attention). Ten steps rather than three keep
+the picture informative when a whole tree is poor or good at once (the first
+days of a month, before meetings are held). All of it is computed for every
+organisation at once from ``Aggregator.table()`` in a few numpy passes, at
+most once per ``period_s``, and shared by the page and the frames of every
+screen.
 """
 
 from __future__ import annotations
@@ -30,39 +34,45 @@ import numpy as np
 from dashboard.aggregator import Aggregator
 from dashboard.topology import TreeIndex
 
-UNKNOWN, GOOD, FAIR, POOR = 0, 1, 2, 3
-GOOD_FROM, FAIR_FROM = 0.75, 0.5
+UNKNOWN = 0
+LEVELS = 10
+GOOD_FROM_LEVEL, FAIR_FROM_LEVEL = 9, 6
 COMPONENTS = ("meetings", "dues", "activity", "alerts")
 
 
 @dataclass(frozen=True)
 class Health:
-    """Per preorder position: members, the four components (NaN where they do not apply), score, class."""
+    """Per preorder position: members, the four components (NaN where they do not apply), score, level."""
 
     members: np.ndarray
     active_share: np.ndarray  # members active today / members (NaN without members)
     components: dict[str, np.ndarray]
     score: np.ndarray
-    cls: np.ndarray  # uint8: UNKNOWN, GOOD, FAIR, POOR
+    level: np.ndarray  # uint8: UNKNOWN (0) or 1..LEVELS
     computed_at: float
 
     def packed(self, start: int, stop: int) -> str:
-        """Classes of positions ``[start, stop)``, four to a byte (low bits first), base64."""
-        return pack_classes(self.cls[start:stop])
+        """Levels of positions ``[start, stop)``, two to a byte (low nibble first), base64."""
+        return pack_levels(self.level[start:stop])
 
 
-def pack_classes(cls: np.ndarray) -> str:
-    padded = np.zeros(-(-len(cls) // 4) * 4, dtype=np.uint8)
-    padded[: len(cls)] = cls
-    quads = padded.reshape(-1, 4)
-    packed = quads[:, 0] | (quads[:, 1] << 2) | (quads[:, 2] << 4) | (quads[:, 3] << 6)
-    return base64.b64encode(packed.astype(np.uint8).tobytes()).decode("ascii")
+def health_word(level: int) -> str:
+    """good / fair / poor / unknown: the level in words."""
+    if level == UNKNOWN:
+        return "unknown"
+    return "good" if level >= GOOD_FROM_LEVEL else "fair" if level >= FAIR_FROM_LEVEL else "poor"
 
 
-def unpack_classes(text: str, n: int) -> np.ndarray:
+def pack_levels(level: np.ndarray) -> str:
+    padded = np.zeros(len(level) + len(level) % 2, dtype=np.uint8)
+    padded[: len(level)] = level
+    pairs = padded.reshape(-1, 2)
+    return base64.b64encode((pairs[:, 0] | (pairs[:, 1] << 4)).astype(np.uint8).tobytes()).decode("ascii")
+
+
+def unpack_levels(text: str, n: int) -> np.ndarray:
     packed = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
-    quads = np.stack([(packed >> s) & 3 for s in (0, 2, 4, 6)], axis=1).reshape(-1)
-    return quads[:n].astype(np.uint8)
+    return np.stack([packed & 15, packed >> 4], axis=1).reshape(-1)[:n].astype(np.uint8)
 
 
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -94,11 +104,8 @@ def compute_health(index: TreeIndex, table: dict[str, np.ndarray], now: float) -
     counted = np.isfinite(stacked).sum(axis=0)
     with np.errstate(invalid="ignore"):
         score = np.where(counted > 0, np.nansum(stacked, axis=0) / np.maximum(counted, 1), np.nan)
-    cls = np.full(len(index), UNKNOWN, dtype=np.uint8)
-    cls[score >= GOOD_FROM] = GOOD
-    cls[(score >= FAIR_FROM) & (score < GOOD_FROM)] = FAIR
-    cls[score < FAIR_FROM] = POOR
-    return Health(members.astype(np.int64), active, components, score, cls, now)
+    level = np.where(np.isfinite(score), 1 + np.minimum(LEVELS - 1, np.floor(np.nan_to_num(score) * LEVELS)), UNKNOWN)
+    return Health(members.astype(np.int64), active, components, score, level.astype(np.uint8), now)
 
 
 class HealthBoard:

@@ -24,6 +24,8 @@ from dashboard.topology import TreeIndex
 
 MAX_DRAWN = 2000
 AUTO_BUDGET = 400
+REVEAL_DEPTH = 2
+REVEAL_MIN_SIZE = 40
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,13 @@ class ViewSpec:
 class Detail:
     """Level-of-detail decisions for one tree."""
 
-    def __init__(self, index: TreeIndex, max_drawn: int = MAX_DRAWN, auto_budget: int = AUTO_BUDGET) -> None:
+    def __init__(
+        self, index: TreeIndex, max_drawn: int = MAX_DRAWN, auto_budget: int = AUTO_BUDGET, reveal_min_size: int = REVEAL_MIN_SIZE
+    ) -> None:
         self.index = index
         self.max_drawn = max_drawn
         self.auto_budget = auto_budget
+        self.reveal_min_size = reveal_min_size
         self.auto_depth = lru_cache(maxsize=4096)(self._auto_depth)
 
     def _auto_depth(self, focus: int) -> int:
@@ -103,9 +108,24 @@ class Detail:
         )
 
     def reveal(self, spec: ViewSpec, target: int) -> ViewSpec:
-        """Open the path down to ``target`` (and ``target`` itself), refocusing if it is outside the focus."""
-        focus = spec.focus if spec.focus <= target < self.index.end[spec.focus] else spec.scope
-        chain = self.index.chain(target)
+        """Open the path down to ``target`` (and ``target`` itself).
+
+        The focus stays if the target is under it and at most REVEAL_DEPTH
+        levels (or the automatic depth) below; otherwise the view centres on
+        the nearest ancestor at least REVEAL_DEPTH levels up that holds
+        REVEAL_MIN_SIZE organisations (a committee with one branch makes a
+        lopsided centre), so a branch found from the top of a
+        100,000-organisation tree is drawn among its neighbours at a readable
+        size, not at the end of a long thin spoke. The breadcrumb keeps the
+        whole path from the top as the way back out.
+        """
+        index = self.index
+        focus = spec.focus if spec.focus <= target < index.end[spec.focus] else spec.scope
+        chain = index.chain(target)
+        if index.depth[target] - index.depth[focus] > max(REVEAL_DEPTH, self.auto_depth(focus)):
+            above = chain[chain.index(spec.scope) : max(chain.index(spec.scope), len(chain) - REVEAL_DEPTH) + 1]
+            wide = [p for p in above if index.end[p] - p >= self.reveal_min_size]
+            focus = wide[-1] if wide else above[0]
         path = chain[chain.index(focus) :]
         opened = [q for q in spec.opened if q not in path] + path
         folded = tuple(q for q in spec.folded if q not in path)

@@ -29,7 +29,7 @@ class TopologyPicture:
     y: list[float]
     ring: list[int]
     members: list[int | None]  # None: hidden at the public level (fewer than PUBLIC_MIN_COUNT)
-    health: list[int]
+    health: list[int]  # level, 0 (unknown) or 1..10
     components: dict[str, list[float | None]]
     hidden: list[int]  # organisations folded into the node
     is_open: list[bool]
@@ -80,7 +80,7 @@ def make_picture(tree: OrgTree, index: TreeIndex, view: TopologyView, health: He
         y=_rounded(pos.y),
         ring=pos.ring.astype(int).tolist(),
         members=members,
-        health=health.cls[pre].tolist(),
+        health=health.level[pre].tolist(),
         components={c: _nullable(health.components[c][pre]) for c in COMPONENTS},
         hidden=view.hidden.tolist(),
         is_open=view.is_open.tolist(),

@@ -1,12 +1,367 @@
-"""The organisation topology as a Plotly figure: tree edges, cross-links, nodes."""
+"""The organisation topology: a radial tree with its cross-links, as a Plotly figure, and the /topology page.
+
+Renderer: Plotly SVG ``scatter`` in a ``dcc.Graph``, like every chart here.
+At most ~2,000 nodes are ever drawn (level of detail, dashboard/topology_lod.py),
+where SVG renders in a few hundred milliseconds; ``scattergl`` pays a fixed
+WebGL start-up of ~2.8 s in headless Chromium with software rendering, and
+dash-cytoscape grows to seconds and hundreds of MB past a few thousand
+elements (measurements in the issue and docs/topology.md). Live changes
+never rebuild the figure: assets/topology.js recolours nodes with
+``Plotly.restyle`` and draws pulses on a canvas laid over the plot.
+
+Traces, in drawing order: tree edges, 共建 partnerships, member-group spokes,
+group hubs, the highlighted path, organisations, labels, the target ring.
+``layout.meta.topology`` carries what the page's script needs per node.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from layouts.theme import GOLD, GRID, MUTED, RED, figure_layout
+import numpy as np
+from dash import dcc, html
+
+from dashboard.topology_health import health_word
+from dashboard.topology_picture import TopologyPicture
+from layouts.components import graph
+from layouts.i18n import fmt_count, fmt_percent, t
+from layouts.theme import BAD, GOLD, GOOD, GRID, MUTED, RED, TEXT, WARN, figure_layout
+from layouts.wall import live_stores, title_bar
+
+# By health level (dashboard.topology_health): 0 unknown, then 1 (poor) … 10 (good), red through amber to green.
+HEALTH_COLOURS = ("#5d6b8a", "#ff3b4f", BAD, "#ff6a4f", "#ff8744", "#ffa53d", WARN, "#d9cf55", "#b5d35f", "#7fcf6b", GOOD)
+TREE_EDGE = "rgba(120, 150, 220, 0.34)"
+PARTNER_EDGE = "rgba(255, 112, 86, 0.62)"
+GROUP_EDGE = "rgba(79, 209, 224, 0.42)"
+HUB_COLOUR = "#4fd1e0"
+FOLDED_RIM = "rgba(232, 236, 245, 0.92)"
+OPEN_RIM = "rgba(7, 11, 24, 0.9)"
+MAX_PARTNER_CURVES = 1500
+CURVE_STEPS = 8
+PARTNER_PULL = 0.35  # a partnership bends towards the centre by this share of its midpoint
+MAX_LABELS = 60
+LABEL_SIZE = 13
+LABEL_PANEL_PX = 900
+NODE_SIZE = (6.0, 30.0)
+
+
+# --- geometry ---------------------------------------------------------------------------------
+
+
+def _bezier(points: np.ndarray, steps: int = CURVE_STEPS) -> np.ndarray:
+    """Bézier curves through control points ``points`` (curves × controls × 2) → (curves × steps+1 × 2)."""
+    s = np.linspace(0.0, 1.0, steps + 1)[:, None]
+    k = points.shape[1] - 1
+    weights = np.stack([math.comb(k, i) * s[:, 0] ** i * (1 - s[:, 0]) ** (k - i) for i in range(k + 1)], axis=1)
+    return np.einsum("sk,ckd->csd", weights, points)
+
+
+def _polyline(curves: np.ndarray) -> tuple[list[float | None], list[float | None]]:
+    """Curves (n × m × 2) as one x list and one y list, curves separated by None."""
+    if not len(curves):
+        return [], []
+    padded = np.concatenate([np.round(curves, 3), np.full((len(curves), 1, 2), np.nan)], axis=1).reshape(-1, 2)
+    as_list = padded.tolist()
+    return [None if math.isnan(x) else x for x, _ in as_list], [None if math.isnan(y) else y for _, y in as_list]
+
+
+def tree_curves(x: np.ndarray, y: np.ndarray, ring: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Parent → child links of a radial tree: leave the parent along its own angle, arrive along the child's."""
+    if not len(pairs):
+        return np.zeros((0, CURVE_STEPS + 1, 2))
+    p, c = pairs[:, 0], pairs[:, 1]
+    angle_p, angle_c = np.arctan2(y[p], x[p]), np.arctan2(y[c], x[c])
+    mid = (ring[p] + ring[c]) / 2
+    from_centre = ring[p] == 0
+    angle_p = np.where(from_centre, angle_c, angle_p)
+    controls = np.stack(
+        [
+            np.stack([x[p], y[p]], axis=1),
+            np.stack([mid * np.cos(angle_p), mid * np.sin(angle_p)], axis=1),
+            np.stack([mid * np.cos(angle_c), mid * np.sin(angle_c)], axis=1),
+            np.stack([x[c], y[c]], axis=1),
+        ],
+        axis=1,
+    )
+    return _bezier(controls)
+
+
+def partner_curves(x: np.ndarray, y: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Partnerships as arcs bending towards the centre, so they read apart from the tree's spokes."""
+    if not len(pairs):
+        return np.zeros((0, CURVE_STEPS + 1, 2))
+    a = np.stack([x[pairs[:, 0]], y[pairs[:, 0]]], axis=1)
+    b = np.stack([x[pairs[:, 1]], y[pairs[:, 1]]], axis=1)
+    return _bezier(np.stack([a, (a + b) / 2 * PARTNER_PULL, b], axis=1))
+
+
+# --- the figure ----------------------------------------------------------------------------------
+
+
+def _hover(pic: TopologyPicture, i: int, lang: str) -> str:
+    parts = [f"<b>{pic.names[i]}</b>", f"{t('topo.kind.' + pic.kinds[i], lang)} · {pic.codes[i]}"]
+    members = pic.members[i]
+    parts.append(f"{t('topo.detail.members', lang)} {fmt_count(members, lang) if members is not None else '<5'}")
+    figures = [
+        f"{t('topo.detail.' + name, lang)} {fmt_percent(pic.components[name][i])}"
+        for name in ("meetings", "dues", "activity", "alerts")
+        if pic.components[name][i] is not None
+    ]
+    if figures:
+        parts.append(" · ".join(figures[:2]))
+        if len(figures) > 2:
+            parts.append(" · ".join(figures[2:]))
+    parts.append(f"<span style='color:{HEALTH_COLOURS[pic.health[i]]}'>● {t('topo.health.' + health_word(pic.health[i]), lang)}</span>")
+    if pic.hidden[i]:
+        parts.append(t("topo.detail.folded", lang).format(n=fmt_count(pic.hidden[i], lang)))
+    return "<br>".join(parts)
+
+
+def _text_px(text: str) -> float:
+    """Rough width of a label in px at LABEL_SIZE: CJK characters are square, Latin about half."""
+    return sum(LABEL_SIZE if ord(ch) >= 0x2E80 else LABEL_SIZE * 0.55 for ch in text)
+
+
+def _label_indices(pic: TopologyPicture, reach: float) -> list[int]:
+    """Labels that fit: the centre, the path and the target first, then by level and size, never overlapping.
+
+    Boxes are estimated for a plot LABEL_PANEL_PX tall, which is what /topology gives the graph.
+    """
+    unit = LABEL_PANEL_PX / (2 * reach)
+    priority = set(pic.path) | {0}
+    order = sorted(range(pic.size), key=lambda i: (i not in priority, pic.ring[i], -(pic.members[i] or 0), i))
+    boxes: list[tuple[float, float, float, float]] = []
+    chosen = []
+    for i in order[: MAX_LABELS * 4]:
+        width = (_text_px(pic.names[i]) + LABEL_SIZE) / unit
+        half = 0.75 * LABEL_SIZE / unit
+        x, y = pic.x[i], pic.y[i]
+        if pic.ring[i] == 0:
+            box = (x - width / 2, x + width / 2, y - 3 * half, y - half / 2)
+        elif x >= 0:
+            box = (x, x + width, y - half, y + half)
+        else:
+            box = (x - width, x, y - half, y + half)
+        if i in priority or not any(b[0] < box[1] and box[0] < b[1] and b[2] < box[3] and box[2] < b[3] for b in boxes):
+            boxes.append(box)
+            chosen.append(i)
+        if len(chosen) == MAX_LABELS:
+            break
+    return sorted(chosen)
+
+
+def _node_sizes(pic: TopologyPicture) -> list[float]:
+    members = np.array([m or 0 for m in pic.members], dtype=np.float64)
+    top = members.max(initial=0) or 1.0
+    low, high = NODE_SIZE
+    return np.round(low + (high - low) * np.sqrt(members / top), 1).tolist()
+
+
+def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False) -> dict[str, Any]:
+    """The figure of one view; ``compact`` for the wall's small panel (no labels, smaller marks)."""
+    x, y = np.array(pic.x), np.array(pic.y)
+    ring = np.array(pic.ring, dtype=np.float64)
+    tree_pairs = np.array([(p, i) for i, p in enumerate(pic.parent) if p >= 0], dtype=np.int64).reshape(-1, 2)
+    tx, ty = _polyline(tree_curves(x, y, ring, tree_pairs))
+    order = np.argsort(-np.array(pic.partner_weights), kind="stable")[:MAX_PARTNER_CURVES]
+    partner_pairs = np.array(pic.partner_pairs, dtype=np.int64).reshape(-1, 2)[order]
+    px, py = _polyline(partner_curves(x, y, partner_pairs))
+    spoke_pairs = [(hub, member) for hub in pic.hubs for member in hub.spokes]
+    sx: list[float | None] = []
+    sy: list[float | None] = []
+    for hub, member in spoke_pairs:
+        sx += [round(hub.x, 3), pic.x[member], None]
+        sy += [round(hub.y, 3), pic.y[member], None]
+    path_pairs = np.array(list(zip(pic.path[:-1], pic.path[1:])), dtype=np.int64).reshape(-1, 2)
+    hx, hy = _polyline(tree_curves(x, y, ring, path_pairs))
+    scale = 0.6 if compact else 1.0
+    sizes = [s * scale for s in _node_sizes(pic)]
+    folded = [h > 0 for h in pic.hidden]
+    reach = max(float(ring.max(initial=0)), 1.0) + (0.2 if compact else 0.45)
+    labels = [] if compact else _label_indices(pic, reach)
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "name": "tree", "x": tx, "y": ty, "hoverinfo": "skip",
+         "line": {"color": TREE_EDGE, "width": 0.7 if compact else 1.0}},
+        {"type": "scatter", "mode": "lines", "name": "partnerships", "x": px, "y": py, "hoverinfo": "skip",
+         "line": {"color": PARTNER_EDGE, "width": 0.8 if compact else 1.3}},
+        {"type": "scatter", "mode": "lines", "name": "group-spokes", "x": sx, "y": sy, "hoverinfo": "skip",
+         "line": {"color": GROUP_EDGE, "width": 0.6 if compact else 0.9, "dash": "dot"}},
+        {"type": "scatter", "mode": "markers", "name": "group-hubs", "x": [round(h.x, 3) for h in pic.hubs],
+         "y": [round(h.y, 3) for h in pic.hubs], "hoverinfo": "skip" if compact else "text",
+         "text": [f"<b>{t('topo.hub', lang).format(n=len(h.group_names))}</b><br>" + "<br>".join(h.group_names[:6]) for h in pic.hubs],
+         "marker": {"symbol": "diamond", "size": 5 if compact else 8, "color": HUB_COLOUR, "line": {"color": "#070b18", "width": 1}}},
+        {"type": "scatter", "mode": "lines", "name": "path", "x": hx, "y": hy, "hoverinfo": "skip",
+         "line": {"color": GOLD, "width": 4}},
+        {"type": "scatter", "mode": "markers", "name": "nodes", "x": pic.x, "y": pic.y, "customdata": pic.codes,
+         "hoverinfo": "skip" if compact else "text",
+         "text": [] if compact else [_hover(pic, i, lang) for i in range(pic.size)],
+         "marker": {
+             "size": sizes,
+             "color": [HEALTH_COLOURS[h] for h in pic.health],
+             "opacity": 0.95,
+             "line": {"color": [FOLDED_RIM if f else OPEN_RIM for f in folded], "width": [1.6 * scale if f else 0.8 for f in folded]},
+         }},
+        {"type": "scatter", "mode": "text", "name": "labels", "x": [pic.x[i] for i in labels], "y": [pic.y[i] for i in labels],
+         "customdata": [pic.codes[i] for i in labels], "text": [pic.names[i] for i in labels], "hoverinfo": "skip",
+         "textposition": ["bottom center" if pic.ring[i] == 0 else "middle right" if pic.x[i] >= 0 else "middle left" for i in labels],
+         "textfont": {"color": TEXT, "size": LABEL_SIZE}, "cliponaxis": False},
+        {"type": "scatter", "mode": "markers", "name": "target", "hoverinfo": "skip",
+         "x": [pic.x[pic.target]] if pic.target >= 0 else [], "y": [pic.y[pic.target]] if pic.target >= 0 else [],
+         "marker": {"symbol": "circle-open", "size": 34 * scale, "color": GOLD, "line": {"width": 3}}},
+    ]
+    meta = {"pre": pic.pre, "end": pic.end, "parent": pic.parent, "health": pic.health, "colours": list(HEALTH_COLOURS)}
+    return {
+        "data": data,
+        "layout": figure_layout(
+            margin={"l": 0, "r": 0, "t": 0, "b": 0},
+            xaxis={"visible": False, "range": [-reach, reach], "fixedrange": compact},
+            yaxis={"visible": False, "range": [-reach, reach], "scaleanchor": "x", "fixedrange": compact},
+            dragmode=False if compact else "pan",
+            hovermode="closest",
+            hoverlabel={"bgcolor": "#0d1428", "bordercolor": GOLD, "font": {"color": TEXT, "size": 14}},
+            uirevision=f"topology-{pic.codes[0]}",
+            meta={"topology": meta},
+        ),
+    }
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankedOrg:
+    code: str
+    name: str
+    value: str
+
+
+def ranked_box(title: str, rows: Sequence[RankedOrg] | None, box_id: str, lang: str) -> html.Div:
+    """A ranked list whose rows jump to their organisation when tapped."""
+    if rows is None:
+        body: Any = html.Div(t("topo.analysing", lang), className="empty")
+    elif not rows:
+        body = html.Div(t("topo.empty", lang), className="empty")
+    else:
+        body = html.Ol(
+            [
+                html.Li(
+                    html.Button(
+                        [html.Span(str(k), className="rank"), html.Span(r.name, className="label"), html.Span(r.value, className="value")],
+                        id={"type": "topo-jump", "code": r.code},
+                        className="topo-row",
+                        title=r.code,
+                    )
+                )
+                for k, r in enumerate(rows, start=1)
+            ],
+            className="ranked topo-ranked",
+        )
+    return html.Div([html.H2(title, className="topo-box-title"), body], className="topo-box", id=box_id)
+
+
+def legend(lang: str) -> html.Div:
+    scale = f"linear-gradient(90deg, {', '.join(HEALTH_COLOURS[1:])})"
+    health = [
+        html.Span(t("topo.health.poor", lang), className="topo-key"),
+        html.Span(className="topo-scale", style={"background": scale}),
+        html.Span(t("topo.health.good", lang), className="topo-key"),
+        html.Span([html.I(style={"background": HEALTH_COLOURS[0]}), t("topo.health.unknown", lang)], className="topo-key"),
+    ]
+    edges = [
+        html.Span([html.B(className="edge tree"), t("topo.legend.tree", lang)], className="topo-key"),
+        html.Span([html.B(className="edge partner"), t("topo.legend.partnership", lang)], className="topo-key"),
+        html.Span([html.B(className="edge group"), t("topo.legend.group", lang)], className="topo-key"),
+        html.Span([html.I(className="pulse"), t("topo.legend.pulse", lang)], className="topo-key"),
+    ]
+    return html.Div([html.Div(health, className="topo-keys"), html.Div(edges, className="topo-keys")], className="topo-legend")
+
+
+def crumbs(path: Sequence[tuple[str, str]]) -> list[Any]:
+    """The path from the top to the organisation in view, each step a way back out."""
+    out: list[Any] = []
+    for k, (code, name) in enumerate(path):
+        if k:
+            out.append(html.Span("›", className="sep"))
+        out.append(html.Button(name, id={"type": "topo-crumb", "code": code}, className="crumb" + (" last" if k == len(path) - 1 else "")))
+    return out
+
+
+def detail_card(pic: TopologyPicture, i: int, lang: str) -> list[Any]:
+    """What a leader reads about the organisation they tapped or found."""
+    members = pic.members[i]
+    rows = [
+        (t("topo.detail.members", lang), fmt_count(members, lang) if members is not None else "<5"),
+        (t("topo.detail.orgs", lang), fmt_count(pic.end[i] - pic.pre[i] - 1, lang)),
+        *[(t(f"topo.detail.{c}", lang), fmt_percent(pic.components[c][i])) for c in ("meetings", "dues", "activity", "alerts")],
+    ]
+    return [
+        html.Div([html.I(style={"background": HEALTH_COLOURS[pic.health[i]]}), pic.names[i]], className="topo-detail-name"),
+        html.Div(f"{t('topo.kind.' + pic.kinds[i], lang)} · {pic.codes[i]} · {t('topo.health.' + health_word(pic.health[i]), lang)}", className="topo-detail-sub"),
+        html.Dl([item for label, value in rows for item in (html.Dt(label), html.Dd(value))], className="topo-detail-grid"),
+    ]
+
+
+def warnings_banner(problems: Sequence[str], lang: str) -> html.Div | None:
+    if not problems:
+        return None
+    return html.Div(
+        [html.B("⚠ " + t("topo.warnings", lang)), html.Ul([html.Li(p) for p in problems])],
+        className="topo-warnings",
+        id="topology-warnings",
+        role="alert",
+    )
+
+
+def topology_page(
+    org_name: str,
+    figure: dict[str, Any],
+    lang: str,
+    ticket: str,
+    view: dict[str, Any],
+    side: Sequence[Any],
+    problems: Sequence[str],
+    path: Sequence[tuple[str, str]],
+    drawn_text: str,
+) -> html.Div:
+    """/topology: search and the way back out above, the graph, and the analysis beside it."""
+    toolbar = html.Div(
+        [
+            dcc.Input(id="topology-search", type="search", placeholder=t("topo.search.placeholder", lang), debounce=False, className="topo-search"),
+            html.Button(t("topo.search.button", lang), id="topology-find", className="topo-btn primary"),
+            html.Button(t("topo.reset", lang), id="topology-reset", className="topo-btn"),
+            html.Button(t("topo.focus", lang), id="topology-focus", className="topo-btn"),
+            html.Nav(crumbs(path), id="topology-crumbs", className="topo-crumbs"),
+        ],
+        className="topo-toolbar",
+    )
+    return html.Div(
+        className=f"page topology-page lang-{lang}",
+        children=[
+            title_bar(org_name, lang),
+            toolbar,
+            html.Div(id="topology-message", className="topo-message", role="status"),
+            warnings_banner(problems, lang),
+            html.Div(
+                className="topo-main",
+                children=[
+                    html.Section(
+                        [graph("topology-graph", figure), legend(lang), html.Div(drawn_text, id="topology-drawn", className="topo-drawn")],
+                        className="panel topo-panel",
+                    ),
+                    html.Aside(list(side), className="topo-side", id="topology-side"),
+                ],
+            ),
+            dcc.Store(id="topology-view", data=view),
+            dcc.Interval(id="topology-refresh", interval=15_000),
+            *live_stores(ticket, lang),
+        ],
+    )
+
+
+# --- the wall's panel (until it is switched to topology_graph_figure) --------------------------------
 
 
 @dataclass(frozen=True)

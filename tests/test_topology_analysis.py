@@ -178,3 +178,25 @@ def test_links_are_read_again_when_they_change(seeded: Path, tmp_path: Path) -> 
     after = topology.analyse()
     assert after.signature != before.signature
     assert after.links.linked[topology.index.pre_of(a)] and after.links.linked[topology.index.pre_of(b)]
+
+
+def test_a_reloaded_tree_replaces_everything_derived_from_the_old_one(seeded: Path, tmp_path: Path) -> None:
+    path = _copy(seeded, tmp_path / "reload.db")
+    engine = open_store(f"sqlite:///{path}")
+    tree = OrgTree.load(engine)
+    topology = Topology(engine, tree, Aggregator(tree))
+    topology.analyse()
+    old_view = topology.view(topology.default_spec(tree.root_id))
+    leaf = max(i for i in tree.nodes if not tree.children[i])
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO organisations (id, code, name, kind, parent_id, level, path) VALUES (:i, 'NEW-1', '新建党小组', 'group', :p, :l, '/')"),
+            {"i": leaf + 1000, "p": leaf, "l": tree.nodes[leaf].level + 1},
+        )
+    reloaded = OrgTree.load(engine)
+    topology.rebind(reloaded, Aggregator(reloaded))
+    assert topology.report is None, "the old report named the old tree's positions"
+    assert len(topology.index) == len(tree) + 1
+    assert topology.find("NEW-1", 0) == [topology.index.pre_of(leaf + 1000)]
+    assert topology.view(topology.default_spec(reloaded.root_id)) is not old_view
+    assert topology.analyse().links.linked.shape == (len(tree) + 1,)

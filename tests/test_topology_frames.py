@@ -15,7 +15,7 @@ from dashboard.scopes import Scope
 from dashboard.seed import seed_demo
 from dashboard.store import open_store
 from dashboard.topology_frames import HealthSection, PulseSection
-from dashboard.topology_health import FAIR, GOOD, POOR, UNKNOWN, compute_health, pack_classes, unpack_classes
+from dashboard.topology_health import UNKNOWN, compute_health, health_word, pack_levels, unpack_levels
 from dashboard.topology_service import Topology
 from dashboard.tree import OrgTree
 
@@ -80,17 +80,18 @@ def test_health_is_the_mean_of_what_applies(live: tuple[Topology, Aggregator, li
         assert health.components["meetings"][p] == pytest.approx(meetings if meetings is not None else np.nan, abs=1e-4, nan_ok=True)
         parts = [v for v in (health.components[c][p] for c in ("meetings", "dues", "activity", "alerts")) if np.isfinite(v)]
         if not parts:
-            assert health.cls[p] == UNKNOWN
+            assert health.level[p] == UNKNOWN
             continue
         score = sum(parts) / len(parts)
-        assert health.cls[p] == (GOOD if score >= 0.75 else FAIR if score >= 0.5 else POOR)
+        assert health.level[p] == min(10, 1 + int(score * 10))
+        assert health_word(int(health.level[p])) == ("good" if score >= 0.8 else "fair" if score >= 0.5 else "poor")
     assert health.components["activity"][0] == pytest.approx(1.0), "the whole tree is as active as itself"
 
 
-def test_classes_survive_packing() -> None:
-    cls = np.array([random.Random(n).randrange(4) for n in range(1001)], dtype=np.uint8)
-    assert unpack_classes(pack_classes(cls), len(cls)).tolist() == cls.tolist()
-    assert len(pack_classes(cls)) == 4 * -(-251 // 3)
+def test_levels_survive_packing() -> None:
+    levels = np.array([random.Random(n).randrange(11) for n in range(1001)], dtype=np.uint8)
+    assert unpack_levels(pack_levels(levels), len(levels)).tolist() == levels.tolist()
+    assert len(pack_levels(levels)) == 4 * -(-501 // 3), "two levels a byte, base64"
 
 
 def test_health_section_sends_the_scope_and_only_the_scope(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
@@ -102,7 +103,7 @@ def test_health_section_sends_the_scope_and_only_the_scope(live: tuple[Topology,
     value = section.compute(Scope(province, "public"), set(), ())
     health = topology.health.current()
     assert value["n"] == int(topology.index.end[start]) - start == sum(1 for _ in tree.walk(province))
-    assert unpack_classes(value["b"], value["n"]).tolist() == health.cls[start : topology.index.end[start]].tolist()
+    assert unpack_levels(value["b"], value["n"]).tolist() == health.level[start : topology.index.end[start]].tolist()
     assert section.compute(Scope(province, "public"), set(), ()) == value
 
 

@@ -104,12 +104,15 @@ def test_click_opens_and_folds_and_the_centre_steps_out() -> None:
 
 def test_reveal_opens_the_path_to_a_deep_organisation() -> None:
     index = TreeIndex.build(tree_from_parents(SMALL))
-    detail = Detail(index, max_drawn=100, auto_budget=4)
-    spec = detail.reveal(ViewSpec(0, 0), 4)  # organisation 8, under 2 → 5
-    drawn = detail.drawn(spec).tolist()
-    assert {0, 1, 3, 4} <= set(drawn)
-    focused = detail.refocus(ViewSpec(0, 0), 5)
-    assert detail.reveal(focused, 4).focus == 0, "a target outside the focus brings the view back to the top"
+    detail = Detail(index, max_drawn=100, auto_budget=4, reveal_min_size=3)
+    near = detail.reveal(ViewSpec(0, 0), 3)  # organisation 5, two levels down: seen from the top
+    assert near.focus == 0 and {0, 1, 3} <= set(detail.drawn(near).tolist())
+    far = detail.reveal(ViewSpec(0, 0), 4)  # organisation 8, three levels down: seen from 2, two levels up
+    assert far.focus == 1 and {1, 3, 4} <= set(detail.drawn(far).tolist())
+    elsewhere = detail.reveal(detail.refocus(ViewSpec(0, 0), 5), 3)
+    assert elsewhere.focus == 0, "a target outside the focus brings the view back to the top"
+    lopsided = Detail(index, max_drawn=100, auto_budget=4, reveal_min_size=5).reveal(ViewSpec(0, 0), 4)
+    assert lopsided.focus == 0, "2 holds only 4 organisations: too small a centre"
 
 
 def test_no_sequence_of_clicks_draws_more_than_the_maximum() -> None:
