@@ -1,12 +1,17 @@
 """Admin API for imports: upload files, check, apply, follow progress; reload the live state.
 
-Every route needs an admin token (``Authorization: Bearer T`` or ``?token=T``:
-``LIANXIN_ADMIN_TOKEN`` or a token created with ``--role admin``). Files are
-sent as the raw request body (``PUT …/files/orgs?name=orgs.xlsx``), streamed
-to disk, so a browser can show upload progress and nothing big sits in memory.
+Every route needs an administrator of the whole tree: an admin token
+(``Authorization: Bearer T`` or ``?token=T`` — ``LIANXIN_ADMIN_TOKEN`` or one
+made with ``token create --role admin``) or a signed-in admin's session cookie,
+which on a request that changes something must come with the ``X-CSRFToken``
+header equal to the ``_csrf_token`` cookie (double submit, as Dash's own
+requests do). Files go up as raw request bodies in parts of at most a few MB
+(``PUT …/files/orgs?name=orgs.xlsx&offset=N``, each part continuing the file at
+byte N), under the server's request-size limit, streamed to disk; a browser
+shows the upload's progress part by part.
 
     POST   /api/admin/imports                       → {"id", "state", …}
-    PUT    /api/admin/imports/{id}/files/{kind}     → {"kind", "size"}      kind: orgs | members | links
+    PUT    /api/admin/imports/{id}/files/{kind}     → {"kind", "size"}      kind: orgs | members | links; ?name=&offset=
     POST   /api/admin/imports/{id}/check            → the job (state "checking", then "checked" or "failed")
     GET    /api/admin/imports/{id}                  → the job: state, stage, progress, summary, problems
     POST   /api/admin/imports/{id}/apply            → the job (state "applying", then "done" or "failed")
@@ -16,39 +21,59 @@ to disk, so a browser can show upload progress and nothing big sits in memory.
 
 from __future__ import annotations
 
+import hmac
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from dashboard.access import AccessRefused, Viewer
 from dashboard.importer.jobs import ImportJobs, JobError, jobs_for
 from dashboard.runtime import Runtime
-from dashboard.tokens import token_from_request, verify_token
+from dashboard.tokens import token_from_request
+from dashboard.web_access import CSRF_COOKIE, SESSION_COOKIE, client_address
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
+CSRF_HEADER = "x-csrftoken"
 
 
-def admin_token_ok(runtime: Runtime, token: str | None) -> bool:
-    info = verify_token(runtime.engine, token, runtime.settings)
-    return info is not None and info.role == "admin" and info.org_id is None
+@dataclass(frozen=True)
+class Admin:
+    runtime: Runtime
+    actor: str
 
 
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+def whole_tree_admin(runtime: Runtime, viewer: Viewer) -> bool:
+    return viewer.is_admin and viewer.scope.org_id == runtime.tree.root_id and viewer.scope.level == "full"
 
 
-def require_admin(request: Request) -> Runtime:
-    runtime = _runtime(request)
+def _session(request: Request) -> str | None:
+    """The session cookie, for reads, or for changes that carry the matching CSRF header."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session is None or request.method in ("GET", "HEAD"):
+        return session
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    return session if expected and hmac.compare_digest(expected.encode(), sent.encode()) else None
+
+
+def require_admin(request: Request) -> Admin:
+    runtime: Runtime = request.app.state.runtime
     token = token_from_request(request.headers.get("authorization"), request.query_params.get("token"))
-    if not admin_token_ok(runtime, token):
-        raise HTTPException(401 if token is None else 403, "an admin token for the whole tree is needed",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return runtime
+    try:
+        viewer = runtime.access.viewer(token=token, session=None if token else _session(request),
+                                       purpose=f"api {request.url.path}", address=client_address(request))
+    except AccessRefused as refused:
+        raise HTTPException(refused.status, refused.reason, headers={"WWW-Authenticate": "Bearer"}) from None
+    if not whole_tree_admin(runtime, viewer):
+        raise HTTPException(403, "only an administrator of the whole tree may import")
+    return Admin(runtime, viewer.actor)
 
 
-def _jobs(runtime: Runtime = Depends(require_admin)) -> ImportJobs:
-    return jobs_for(runtime)
+def _jobs(admin: Admin = Depends(require_admin)) -> ImportJobs:
+    return jobs_for(admin.runtime)
 
 
 def _refused(exc: JobError) -> HTTPException:
@@ -65,9 +90,9 @@ def create_import(jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
 
 @router.put("/imports/{job_id}/files/{kind}", summary="Upload one file of an import (raw body)")
 async def upload_file(job_id: str, kind: str, request: Request, name: str = Query("upload", max_length=200),
-                      jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
+                      offset: int = Query(0, ge=0), jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
     try:
-        upload = jobs.upload(job_id, kind, name)
+        upload = jobs.upload(job_id, kind, name, offset)
     except JobError as exc:
         raise _refused(exc) from None
     try:
@@ -99,9 +124,9 @@ def import_status(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, A
 
 
 @router.post("/imports/{job_id}/apply", summary="Write a checked import and reload the live state")
-def apply_import(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
+def apply_import(job_id: str, admin: Admin = Depends(require_admin)) -> dict[str, Any]:
     try:
-        return jobs.apply(job_id).status()
+        return jobs_for(admin.runtime).apply(job_id, admin.actor).status()
     except JobError as exc:
         raise _refused(exc) from None
 
@@ -113,7 +138,8 @@ def discard_import(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, 
 
 
 @router.post("/reload", summary="Rebuild the live state from the store (after an import from the command line)")
-async def reload_live_state(runtime: Runtime = Depends(require_admin)) -> dict[str, Any]:
+async def reload_live_state(admin: Admin = Depends(require_admin)) -> dict[str, Any]:
     started = time.perf_counter()
-    await run_in_threadpool(runtime.reload)
-    return {"organisations": len(runtime.tree), "seconds": round(time.perf_counter() - started, 2)}
+    await run_in_threadpool(admin.runtime.reload)
+    admin.runtime.audit.record(admin.actor, "live.reload")
+    return {"organisations": len(admin.runtime.tree), "seconds": round(time.perf_counter() - started, 2)}

@@ -47,9 +47,19 @@ def jobs_for(runtime: Runtime) -> ImportJobs:
     with _registry_lock:
         jobs = _registry.get(id(runtime))
         if jobs is None:
-            jobs = _registry[id(runtime)] = ImportJobs(runtime.engine, runtime.reload)
+            audit = runtime.audit
+
+            def record(actor: str, action: str, ok: bool, detail: dict[str, Any]) -> None:
+                audit.record(actor, action, target=", ".join(detail.get("files", {}).values()) or None, ok=ok,
+                             detail=detail)
+
+            jobs = _registry[id(runtime)] = ImportJobs(runtime.engine, runtime.reload, record)
             atexit.register(jobs.close)  # delete the uploaded files on the way out
         return jobs
+
+
+# (actor, action, ok, detail): how a finished apply is written to the audit log
+Audit = Callable[[str, str, bool, dict[str, Any]], None]
 
 
 class JobError(ValueError):
@@ -92,13 +102,16 @@ class ImportJob:
 
 
 class Upload:
-    """One uploaded file arriving in chunks; capped at MAX_UPLOAD_BYTES."""
+    """A file arriving in parts (each request body a part, so no request is big); capped at MAX_UPLOAD_BYTES."""
 
-    def __init__(self, job: ImportJob, kind: str, name: str) -> None:
+    def __init__(self, job: ImportJob, kind: str, name: str, offset: int) -> None:
         self._job, self._kind, self._name = job, kind, name
         self._path = job.directory / f"{kind}{Path(name).suffix[:8]}"
-        self._out = self._path.open("wb")
-        self.size = 0
+        have = self._path.stat().st_size if offset and self._path.exists() else 0
+        if offset != have:
+            raise JobError(f"this part starts at byte {offset:,} but {have:,} bytes have arrived; send the file again")
+        self._out = self._path.open("ab" if offset else "wb")
+        self.size = offset
 
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -119,9 +132,11 @@ class Upload:
 
 
 class ImportJobs:
-    def __init__(self, engine: Engine, reload: Callable[[], None], root: Path | None = None) -> None:
+    def __init__(self, engine: Engine, reload: Callable[[], None], audit: Audit | None = None,
+                 root: Path | None = None) -> None:
         self._engine = engine
         self._reload = reload
+        self._audit = audit
         self._root = root
         self._jobs: dict[str, ImportJob] = {}
         self._lock = threading.Lock()
@@ -144,26 +159,26 @@ class ImportJobs:
         job.touched = time.monotonic()
         return job
 
-    def upload(self, job_id: str, kind: str, name: str) -> Upload:
-        """Start receiving a file of ``kind`` for the job; write its chunks into the returned Upload."""
+    def upload(self, job_id: str, kind: str, name: str, offset: int = 0) -> Upload:
+        """Receive (part of) a file of ``kind``: offset 0 starts it, a later part continues it where it ends."""
         if kind not in FILE_KINDS:
             raise JobError(f"unknown file kind {kind!r}: use {', '.join(FILE_KINDS)}")
         job = self.get(job_id)
         if job.state in ("checking", "applying"):
             raise JobError("the import is busy; wait for it to finish")
-        return Upload(job, kind, Path(name).name or kind)
+        return Upload(job, kind, Path(name).name or kind, offset)
 
     def check(self, job_id: str) -> ImportJob:
         job = self._start(job_id, "checking", allowed=("new", "checked", "failed"))
         self._workers.submit(self._run_check, job)
         return job
 
-    def apply(self, job_id: str) -> ImportJob:
+    def apply(self, job_id: str, actor: str = "unknown") -> ImportJob:
         job = self.get(job_id)
         if job.state != "checked" or not job.summary.get("ok"):
             raise JobError("only a checked import without errors can be applied")
         self._start(job_id, "applying", allowed=("checked",))
-        self._workers.submit(self._run_apply, job)
+        self._workers.submit(self._run_apply, job, actor)
         return job
 
     def discard(self, job_id: str) -> None:
@@ -213,7 +228,7 @@ class ImportJobs:
         except Exception as exc:  # the page must hear of any failure, not wait for ever
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
 
-    def _run_apply(self, job: ImportJob) -> None:
+    def _run_apply(self, job: ImportJob, actor: str) -> None:
         progress = self._progress(job, APPLY_STAGES)
         try:
             with self._writing:
@@ -222,14 +237,19 @@ class ImportJobs:
                 if not plan.writable:
                     job.state = "failed"
                     job.error = "the database changed since the check and the import now has problems; check again"
-                    return
-                counts = write_plan(self._engine, plan, lambda f: progress("write", f))
-                progress("reload", 0.0)
-                self._reload()
-            job.summary = {**job.summary, "written": bool(counts)}
-            job.state, job.stage, job.progress = "done", "reload", 1.0
+                else:
+                    counts = write_plan(self._engine, plan, lambda f: progress("write", f))
+                    progress("reload", 0.0)
+                    if counts:
+                        self._reload()
+                    job.summary = {**job.summary, "written": bool(counts)}
+                    job.state, job.stage, job.progress = "done", "reload", 1.0
         except Exception as exc:
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        if self._audit is not None:
+            self._audit(actor, "import.apply", job.state == "done",
+                        {"files": {k: name for k, (_, name) in job.files.items()}, **job.summary,
+                         **({"error": job.error} if job.error else {})})
 
     def _expire(self) -> None:
         cutoff = time.monotonic() - JOB_TTL_S
