@@ -184,7 +184,7 @@ class Problem:
 
     def message(self, lang: str = "en") -> str:
         en, zh = MESSAGES[self.code]
-        values = {k: _shown(v) for k, v in self.params.items()}
+        values = {k: _shown(v) if k == "value" else v for k, v in self.params.items()}  # a cell could be long
         if lang == "zh":
             values |= _chinese_words(self.params)
             return zh.format_map(_Defaulting(values))
@@ -284,15 +284,19 @@ class Report:
         return self.errors == 0
 
     def lines(self, lang: str = "en") -> list[str]:
-        """The report as text lines: errors first, then warnings, then one line per hidden group."""
-        out = []
-        for p in sorted(self.problems, key=lambda p: (p.warning, p.file or "", p.row or 0)):
-            out.append(("warning: " if lang != "zh" else "提示：") * p.warning + p.text(lang))
-        for (code, file, column, warning), n in sorted(self.hidden.items(), key=lambda kv: kv[0][3]):
+        """The report as text lines, file by file (in the order the files were read) and row by row,
+        warnings last, then one line per kind of problem with more rows than are shown."""
+        files = list(dict.fromkeys(p.file for p in self.problems))
+        ordered = sorted(self.problems, key=lambda p: (p.warning, files.index(p.file), p.row or 0))
+        out = [("提示：" if lang == "zh" else "warning: ") * p.warning + p.text(lang) for p in ordered]
+        for key, n in self.hidden.items():
+            code, file, column, warning = key
             where = Problem(code, file, None, column).where(lang)
-            message = MESSAGES[code][1 if lang == "zh" else 0].split("{")[0].rstrip(" :：（(")
+            example = next((p.row for p in self.problems if (p.code, p.file, p.column, p.warning) == key), None)
             if lang == "zh":
-                out.append(f"{where}：另有{n:,}处同类问题（{message}…）")
+                like = f"与第{example}行相同的问题" if example else "同类问题"
+                out.append(f"{where}：另有{n:,}行存在{like}（未逐条列出）")
             else:
-                out.append(f"{where}: and {n:,} more like this ({message}…)")
+                like = f"the same problem as row {example}" if example else "the same problem"
+                out.append(f"{where}: {n:,} more rows with {like} (not listed)")
         return out
