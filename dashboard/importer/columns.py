@@ -34,7 +34,7 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
     "orgs": (
         Column("code", "组织代码", "code", ("组织编码", "党组织代码", "代码", "编码", "org code", "organisation code"), True),
         Column("name", "组织名称", "name", ("党组织名称", "名称", "全称", "org name"), True),
-        Column("kind", "组织类别", "kind", ("组织类型", "党组织类别", "类别", "类型", "type"), True),
+        Column("kind", "组织类别", "kind", ("组织类型", "党组织类别", "类别", "类型", "type", "org type", "organisation type"), True),
         Column("parent", "上级组织代码", "parent code", ("上级代码", "上级组织", "上级党组织代码", "parent")),
         Column("region", "行政区划代码", "region code", ("区划代码", "地区代码", "行政区划", "region")),
         Column("lon", "经度", "longitude", ("lon", "lng")),

@@ -135,8 +135,7 @@ def _read_csv(
             handle,
             encoding=sniffed.encoding,
             sep=sniffed.delimiter,
-            usecols=[names[i] for i in mapping],
-            dtype=str,
+            dtype=str,  # every column read (no usecols), so a row with more cells than the header is an error
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
