@@ -11,7 +11,8 @@ from sqlalchemy import Engine, inspect, text
 from dashboard.importer import ImportFiles, ImportOutcome, run_import
 from dashboard.store import open_store
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
 KINDS = ("orgs", "members", "links")
 
 

@@ -67,7 +67,7 @@ def read_table(path: Path, kind: FileKind, label: str | None = None, progress: P
     kept = _non_blank(frame)
     if not kept.all():
         frame, rows = frame[kept].reset_index(drop=True), rows[kept]
-    if len(frame) == 0:
+    if len(frame) == 0 and kind != "links":  # no cross-links is a state; no tree or nobody on the roll is a mistake
         raise FileRejected(Problem("no_rows", label))
     headers = {key: names[i] for i, key in mapping.items()}
     return Table(kind, label, frame, rows, headers, problems)
