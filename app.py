@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from callbacks import admin, live, login, wall
 from callbacks import admin_import
+from callbacks import map as map_view
 from callbacks.context import ViewContext
 from dashboard.auth import FIRST_ADMIN, ensure_first_admin
 from dashboard.live_simulator import LiveSimulator
@@ -155,8 +156,12 @@ def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
     admin.register(ctx)
     admin_import.register(ctx)
     wall.register(ctx)
+    map_view.register(ctx)
     live.register(ctx)
     app.layout = page_container
+    # Dash on FastAPI sets itself up (assets, scripts) on the first request to "/" or "/_dash-*" only:
+    # without this, a first visit to /map or /kpi after a start gets a page with no assets.
+    app._setup_server()
     return app
 
 

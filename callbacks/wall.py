@@ -8,9 +8,10 @@ import dash
 from dash import html
 
 from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot
-from dashboard.viewdata import region_values, topology_nodes
+from callbacks.map import scope_map_figure
+from dashboard.map_data import DEFAULT_KPI
+from dashboard.viewdata import topology_nodes
 from layouts.i18n import normalise_lang, t
-from layouts.map import region_figure
 from layouts.topology import TopoNode, topology_figure
 from layouts.wall import wall_layout
 
@@ -23,7 +24,7 @@ def wall_page(ctx: ViewContext, lang: str, org: str | None, query: dict[str, Any
         return html.Div(t(resolved, lang) + (f": {org}" if org else ""), className="page-error")
     root, scope = resolved
     snap = scoped_snapshot(ctx, scope)
-    map_fig = region_figure(ctx.regions, region_values(tree, aggregator, root.id), t("kpi.members", lang))
+    map_fig = scope_map_figure(ctx, scope, snap, DEFAULT_KPI, lang, drill=False)
     nodes = {n.org_id: TopoNode(n.code, n.name, n.x, n.y, n.members) for n in topology_nodes(tree, aggregator, root.id)}
     edges = [(nodes[tree.nodes[i].parent_id], node) for i, node in nodes.items() if tree.nodes[i].parent_id in nodes]
     ticket = page_ticket(ctx, scope, query)

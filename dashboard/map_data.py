@@ -144,17 +144,22 @@ def drill_down(tree: OrgTree, aggregator: Aggregator, regions: RegionMap, scope:
 
     The levels below the region's top-most organisations, from the first down
     for as long as all of them fit in MAX_DRILL_ORGS (at least the first level,
-    its largest organisations if it alone is too many); the top-most
+    its largest organisations if it alone is too many), down to branches:
+    党小组 are parts of their branch, not places of their own. The top-most
     organisations themselves when they have nothing below them. An
     organisation without coordinates is placed at the region's centroid.
     Empty for a region the scope has nothing in.
     """
     top = region_roots(tree, scope.org_id).get(region, [])
+
+    def below(org_ids: list[int]) -> list[int]:
+        return [c for org_id in org_ids for c in tree.children.get(org_id, ()) if tree.nodes[c].kind != "group"]
+
     chosen: list[int] = []
-    level = [c for org_id in top for c in tree.children.get(org_id, ())]
+    level = below(top)
     while level and len(chosen) + len(level) <= MAX_DRILL_ORGS:
         chosen += level
-        level = [c for org_id in level for c in tree.children.get(org_id, ())]
+        level = below(level)
     snapshots = {org_id: aggregator.snapshot(org_id) for org_id in (chosen or level or top)}
     if not chosen:
         largest = sorted(snapshots, key=lambda org_id: -int(snapshots[org_id].get("members") or 0))[:MAX_DRILL_ORGS]

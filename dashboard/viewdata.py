@@ -6,7 +6,6 @@ tree and aggregator only.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,27 +13,6 @@ import numpy as np
 from dashboard.aggregator import Aggregator
 from dashboard.topology import TreeIndex, radial_layout
 from dashboard.tree import OrgTree
-
-
-def region_values(tree: OrgTree, aggregator: Aggregator, scope_id: int, key: str = "members") -> dict[str, float]:
-    """A snapshot figure summed per region over the scope's top-most organisations that carry a region.
-
-    Walks down from the scope until it meets organisations with a region code,
-    so a national tree sums its provincial committees and a provincial scope
-    its own subtree.
-    """
-    totals: dict[str, float] = defaultdict(float)
-    stack = [scope_id]
-    while stack:
-        org_id = stack.pop()
-        node = tree.nodes[org_id]
-        if node.region_code and org_id != tree.root_id:
-            totals[node.region_code] += float(aggregator.snapshot(org_id).get(key) or 0)
-        else:
-            stack.extend(tree.children.get(org_id, []))
-    if not totals and tree.nodes[scope_id].region_code:
-        totals[tree.nodes[scope_id].region_code] = float(aggregator.snapshot(scope_id).get(key) or 0)
-    return dict(totals)
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,7 @@ def test_drill_down_lists_the_region_organisations_with_their_kpis(live: Live) -
     guangdong = live.province("440000")
     assert 0 < len(orgs) <= MAX_DRILL_ORGS
     assert all(live.tree.is_within(live.tree.by_code[o.code], guangdong) and o.code != "LX-440000" for o in orgs)
+    assert {o.kind for o in orgs} <= {"committee", "general_branch", "branch"} and "branch" in {o.kind for o in orgs}
     assert [o.kpis[1] for o in orgs] == sorted((o.kpis[1] for o in orgs), reverse=True)
     first = orgs[0]
     assert first.kpis[1] == live.aggregator.snapshot(live.tree.by_code[first.code])["members"]

@@ -1,0 +1,569 @@
+/* Lianxin map: the live parts of the region figure made by layouts/map.py.
+
+   The figure arrives once, with everything this script needs in layout.meta.map. Afterwards:
+   - frames' map_regions recolour the regions (Plotly.restyle of fillcolor: a style-only edit,
+     no geometry sent or recalculated), in the KPI chosen on the page;
+   - map_flashes, map_transfers and map_notices are drawn on a canvas laid over the plot
+     (flashes fade, transfer lines fly from source to destination, notices pulse), positioned
+     with the figure's own axes, so nothing animated ever goes through Plotly;
+   - on /map (meta.drill), a click on a region zooms to it and asks the server for its
+     organisations (dcc.Store map-drill -> callbacks/map.py -> map-orgs), drawn as markers
+     that open /org/CODE; "back" returns to the whole map. Frames never undo the selection.
+   Frame format: dashboard/map_frames.py. */
+(function () {
+  "use strict";
+
+  var FLASH_MS = 1600;          // a flash grows and fades in this time
+  var SPREAD_MS = 250;          // a frame's flashes are spread over one frame period
+  var FLASH_MAX_AGE_MS = 3000;  // flashes older than this (a reconnect's full frame) are not shown
+  var LINE_PERIOD_MS = 2400;    // one flight along a transfer line
+  var LINE_FADE_MS = 600;       // lines grow in and fade out
+  var DRAW_EVERY_MS = 33;       // ~30 drawings a second is smooth enough and half the work
+  var DIM_ALPHA = 0.28;         // regions outside a drilled-into one
+  var GRID = "#1d2946";
+
+  var S = {
+    gd: null, meta: null, kpi: null, codes: [], index: {}, values: null,
+    notices: [], lines: {}, flashes: [], orgs: null, drill: null,
+    applied: { fill: [], lineColour: [], lineWidth: [] },
+    fullRange: null, raf: 0, lastDraw: 0, size: null,
+    stats: { frames: 0, restyles: 0, flashes: 0, lines: 0, drills: 0, markers: 0 }
+  };
+  window.lianxinMap = S;       // for tests and the curious
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  function kpiInfo(key) {
+    var list = S.meta.kpis;
+    for (var i = 0; i < list.length; i++) if (list[i].key === key) return { i: i, info: list[i] };
+    return { i: 0, info: list[0] };
+  }
+
+  function fmtCount(n) {
+    if (n === null || n === undefined) return "—";
+    if (S.meta.lang === "zh" && Math.abs(n) >= 100000) {
+      return Math.abs(n) >= 100000000 ? (n / 100000000).toFixed(2) + "亿" : (n / 10000).toFixed(1) + "万";
+    }
+    return Math.round(n).toLocaleString("en-US");
+  }
+
+  function fmtKpi(key, v) {
+    if (v === null || v === undefined) return "—";
+    if (kpiInfo(key).info.rate) return (v * 100).toFixed(1) + "%";
+    return key === "activity" ? v.toFixed(2) : fmtCount(v);
+  }
+
+  function parseRgb(c) {
+    var m = /rgba?\(([^)]+)\)/.exec(c);
+    if (m) return m[1].split(",").slice(0, 3).map(Number);
+    var h = c.replace("#", "");
+    return [parseInt(h.substr(0, 2), 16), parseInt(h.substr(2, 2), 16), parseInt(h.substr(4, 2), 16)];
+  }
+
+  function colourAt(f) {
+    var stops = S.meta.stops;
+    f = Math.min(1, Math.max(0, f));
+    for (var i = 1; i < stops.length; i++) {
+      if (f <= stops[i][0]) {
+        var a = parseRgb(stops[i - 1][1]), b = parseRgb(stops[i][1]);
+        var k = (f - stops[i - 1][0]) / ((stops[i][0] - stops[i - 1][0]) || 1);
+        return [0, 1, 2].map(function (j) { return Math.round(a[j] + (b[j] - a[j]) * k); });
+      }
+    }
+    return parseRgb(stops[stops.length - 1][1]);
+  }
+
+  function rgba(rgb, alpha) {
+    return alpha >= 1 ? "rgb(" + rgb.join(",") + ")" : "rgba(" + rgb.join(",") + "," + alpha + ")";
+  }
+
+  function scaleTop(key, values) {
+    if (kpiInfo(key).info.rate) return 1;
+    var top = 0;
+    values.forEach(function (v) { if (v !== null && v !== undefined && v > top) top = v; });
+    return top || 1;
+  }
+
+  // --- projection: lon/lat -> pixels of the overlay (the plot's own axes) ---------------------
+
+  function project(lon, lat) {
+    var fl = S.gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis;
+    return [xa._offset + xa.l2p(lon * S.meta.lonScale), ya._offset + ya.l2p(lat)];
+  }
+
+  // --- region colours, outlines and the legend --------------------------------------------------
+
+  function recolour() {
+    if (!S.gd) return;
+    var col = kpiInfo(S.kpi).i;
+    var values = S.values || {};
+    var picked = S.codes.map(function (c) { var row = values[c]; return row ? row[col] : null; });
+    var top = scaleTop(S.kpi, picked);
+    var marked = {};
+    S.notices.forEach(function (n) { marked[n[0]] = S.meta.notice[n[1]] || S.meta.notice.info; });
+    var idx = [], fill = [], lc = [], lw = [];
+    S.codes.forEach(function (code, i) {
+      var v = picked[i];
+      var rgb = (v === null || v === undefined) ? parseRgb(S.meta.noData) : colourAt(v / top);
+      var f = rgba(rgb, S.drill && S.drill !== code ? DIM_ALPHA : 1);
+      var c = marked[code] || GRID, w = marked[code] ? 2.5 : 0.8;
+      if (S.drill === code && !marked[code]) { c = "#f3c14b"; w = 2; }
+      if (f !== S.applied.fill[i] || c !== S.applied.lineColour[i] || w !== S.applied.lineWidth[i]) {
+        idx.push(i); fill.push(f); lc.push(c); lw.push(w);
+        S.applied.fill[i] = f; S.applied.lineColour[i] = c; S.applied.lineWidth[i] = w;
+      }
+    });
+    if (idx.length) {
+      window.Plotly.restyle(S.gd, { fillcolor: fill, "line.color": lc, "line.width": lw }, idx);
+      S.stats.restyles += 1;
+    }
+    S.regionTop = top;
+    legend();
+  }
+
+  // The legend's scale is the regions', or the markers' while a region's organisations are shown.
+  function legend() {
+    var box = S.overlay && S.overlay.querySelector(".map-legend");
+    if (!box) return;
+    var info = kpiInfo(S.kpi).info;
+    var top = S.drill && S.orgs && S.orgs.length ? S.markerTop : S.regionTop;
+    box.querySelector(".map-legend-title").textContent = info.label;
+    box.querySelector(".map-legend-min").textContent = info.rate ? "0%" : "0";
+    box.querySelector(".map-legend-max").textContent = fmtKpi(S.kpi, top);
+  }
+
+  // --- the overlay: canvas for what moves, SVG for markers, legend, counter, tooltip -----------------
+
+  function buildOverlay() {
+    var host = S.gd.parentNode;
+    var old = host.querySelector(".map-overlay");
+    if (old) old.remove();
+    var ov = el("div", "map-overlay" + (S.meta.drill ? " interactive" : ""));
+    var canvas = el("canvas", "map-fx");
+    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "map-markers");
+    var lg = el("div", "map-legend");
+    lg.appendChild(el("div", "map-legend-title"));
+    var bar = el("div", "map-legend-bar");
+    bar.style.background = "linear-gradient(90deg," + S.meta.stops.map(function (s) { return s[1] + " " + (s[0] * 100) + "%"; }).join(",") + ")";
+    lg.appendChild(bar);
+    var ends = el("div", "map-legend-ends");
+    ends.appendChild(el("span", "map-legend-min"));
+    ends.appendChild(el("span", "map-legend-max"));
+    lg.appendChild(ends);
+    var kinds = el("div", "map-kinds");
+    kinds.appendChild(el("span", "map-kinds-title", S.meta.labels.kinds));
+    S.meta.kinds.forEach(function (k) {
+      var item = el("span", "map-kind");
+      var dot = el("i");
+      dot.style.background = k.colour;
+      item.appendChild(dot);
+      item.appendChild(document.createTextNode(k.label));
+      kinds.appendChild(item);
+    });
+    var counter = el("div", "map-counter");
+    [["in_flight", "map-transfers-in-flight"], ["overdue", "map-transfers-overdue"]].forEach(function (row) {
+      var item = el("div", "map-counter-item " + row[0]);
+      item.appendChild(el("span", "label", S.meta.labels[row[0]]));
+      var value = el("span", "value");
+      value.id = row[1];
+      item.appendChild(value);
+      counter.appendChild(item);
+    });
+    var tip = el("div", "map-tip");
+    [canvas, svg, lg, kinds, counter, tip].forEach(function (n) { ov.appendChild(n); });
+    host.appendChild(ov);
+    S.overlay = ov; S.canvas = canvas; S.svg = svg; S.tip = tip;
+    counterValues(S.meta.transfers);
+  }
+
+  function counterValues(tr) {
+    if (!tr || !S.overlay) return;
+    var inFlight = document.getElementById("map-transfers-in-flight");
+    var overdue = document.getElementById("map-transfers-overdue");
+    if (tr.in_flight !== undefined) inFlight.textContent = tr.in_flight === null ? "<5" : fmtCount(tr.in_flight);
+    if (tr.overdue !== undefined) {
+      overdue.textContent = tr.overdue === null ? "<5" : fmtCount(tr.overdue);
+      overdue.parentNode.classList.toggle("alarm", tr.overdue !== 0);
+    }
+  }
+
+  function fitCanvas() {
+    var w = S.overlay.clientWidth, h = S.overlay.clientHeight;
+    if (!w || !h) return false;
+    var scale = S.overlay.getBoundingClientRect().width / w || 1;
+    var ratio = (window.devicePixelRatio || 1) * scale;
+    var key = w + "x" + h + "@" + ratio;
+    if (S.size !== key) {
+      S.size = key;
+      S.ratio = ratio;
+      S.canvas.width = Math.round(w * ratio);
+      S.canvas.height = Math.round(h * ratio);
+      S.canvas.style.width = w + "px";
+      S.canvas.style.height = h + "px";
+      S.svg.setAttribute("width", w);
+      S.svg.setAttribute("height", h);
+    }
+    return true;
+  }
+
+  // --- animation: flashes, flying lines, notice pulses ------------------------------------------
+
+  function animating() {
+    return S.flashes.length > 0 || Object.keys(S.lines).length > 0 || S.notices.length > 0;
+  }
+
+  function wake() {
+    if (!S.raf && S.gd && animating()) S.raf = window.requestAnimationFrame(frame);
+  }
+
+  function frame(now) {
+    S.raf = 0;
+    if (!S.gd || !document.body.contains(S.gd)) return;
+    if (now - S.lastDraw >= DRAW_EVERY_MS) {
+      S.lastDraw = now;
+      draw(performance.now());
+    }
+    if (animating()) S.raf = window.requestAnimationFrame(frame);
+    else draw(performance.now());  // clear what the last drawing left
+  }
+
+  function curve(p0, p1) {
+    var mx = (p0[0] + p1[0]) / 2, my = (p0[1] + p1[1]) / 2;
+    var dx = p1[0] - p0[0], dy = p1[1] - p0[1];
+    var d = Math.sqrt(dx * dx + dy * dy) || 1;
+    var nx = -dy / d, ny = dx / d;
+    if (ny > 0) { nx = -nx; ny = -ny; }   // always bow upwards on screen
+    var lift = Math.min(0.3 * d, 120);
+    return [mx + nx * lift, my + ny * lift];
+  }
+
+  function bezier(p0, c, p1, t) {
+    var u = 1 - t;
+    return [u * u * p0[0] + 2 * u * t * c[0] + t * t * p1[0], u * u * p0[1] + 2 * u * t * c[1] + t * t * p1[1]];
+  }
+
+  function drawLines(ctx, now) {
+    Object.keys(S.lines).forEach(function (key) {
+      var ln = S.lines[key];
+      var alpha = 1;
+      if (ln.gone) {
+        alpha = 1 - (now - ln.gone) / LINE_FADE_MS;
+        if (alpha <= 0) { delete S.lines[key]; return; }
+      }
+      var grow = Math.min(1, (now - ln.born) / LINE_FADE_MS);
+      var p0 = project(ln.v[0], ln.v[1]), p1 = project(ln.v[2], ln.v[3]);
+      var c = curve(p0, p1);
+      var rgb = parseRgb(ln.v[4] ? S.meta.transferColours.overdue : S.meta.transferColours.open);
+      ctx.strokeStyle = rgba(rgb, 0.4 * alpha);
+      ctx.lineWidth = 1.3;
+      ctx.beginPath();
+      ctx.moveTo(p0[0], p0[1]);
+      var steps = 24;
+      for (var s = 1; s <= steps * grow; s++) { var q = bezier(p0, c, p1, s / steps); ctx.lineTo(q[0], q[1]); }
+      ctx.stroke();
+      ctx.fillStyle = rgba(rgb, 0.9 * alpha);
+      ctx.beginPath(); ctx.arc(p0[0], p0[1], 2.2, 0, 2 * Math.PI); ctx.fill();
+      if (grow < 1) return;
+      ctx.beginPath(); ctx.arc(p1[0], p1[1], 3, 0, 2 * Math.PI); ctx.fill();
+      var t = ((now - ln.born) / LINE_PERIOD_MS + ln.phase) % 1;
+      for (var k = 0; k < 10; k++) {
+        var tk = t - k * 0.018;
+        if (tk < 0) break;
+        var p = bezier(p0, c, p1, tk);
+        ctx.fillStyle = rgba(rgb, alpha * (1 - k / 10));
+        ctx.beginPath(); ctx.arc(p[0], p[1], 3.2 - k * 0.25, 0, 2 * Math.PI); ctx.fill();
+      }
+    });
+  }
+
+  function drawFlashes(ctx, now) {
+    var alive = [];
+    S.flashes.forEach(function (f) {
+      var age = now - f.at;
+      if (age >= FLASH_MS) return;
+      alive.push(f);
+      if (age < 0) return;
+      var k = age / FLASH_MS;
+      var p = project(f.lon, f.lat);
+      var rgb = parseRgb(S.meta.kinds[f.kind] ? S.meta.kinds[f.kind].colour : "#ffffff");
+      ctx.strokeStyle = rgba(rgb, 0.9 * (1 - k));
+      ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.arc(p[0], p[1], 3 + 16 * k, 0, 2 * Math.PI); ctx.stroke();
+      ctx.fillStyle = rgba(rgb, 1 - k);
+      ctx.strokeStyle = "rgba(7,11,24," + (0.8 * (1 - k)) + ")";
+      ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.arc(p[0], p[1], 2.5 + 1.5 * (1 - k), 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+    });
+    S.flashes = alive;
+  }
+
+  function drawNotices(ctx, now) {
+    S.notices.forEach(function (n) {
+      var c = S.meta.centroids[n[0]];
+      if (!c) return;
+      var p = project(c[0], c[1]);
+      var rgb = parseRgb(S.meta.notice[n[1]] || S.meta.notice.info);
+      var k = (now % 1400) / 1400;
+      ctx.strokeStyle = rgba(rgb, 1 - k);
+      ctx.lineWidth = 2.5;
+      ctx.beginPath(); ctx.arc(p[0], p[1], 6 + 14 * k, 0, 2 * Math.PI); ctx.stroke();
+      ctx.fillStyle = rgba(rgb, 1);
+      ctx.beginPath(); ctx.arc(p[0], p[1], 5, 0, 2 * Math.PI); ctx.fill();
+    });
+  }
+
+  function draw(now) {
+    if (!S.overlay || !fitCanvas()) return;
+    var ctx = S.canvas.getContext("2d");
+    ctx.setTransform(S.ratio, 0, 0, S.ratio, 0, 0);
+    ctx.clearRect(0, 0, S.canvas.width, S.canvas.height);
+    ctx.globalCompositeOperation = "lighter";   // lines glow where they cross
+    drawLines(ctx, now);
+    ctx.globalCompositeOperation = "source-over";  // flashes and notices keep their own colour on any fill
+    drawNotices(ctx, now);
+    drawFlashes(ctx, now);
+  }
+
+  // --- frames ------------------------------------------------------------------------------
+
+  function onRegions(values) {
+    S.values = values;
+    S.stats.frames += 1;
+    recolour();
+  }
+
+  function onFlashes(value, frame) {
+    if (!value || !value.e || (frame && frame.ts - value.t > FLASH_MAX_AGE_MS)) return;
+    var now = performance.now();
+    value.e.forEach(function (e, i) {
+      S.flashes.push({ lon: e[0], lat: e[1], kind: e[2], at: now + (i / value.e.length) * SPREAD_MS });
+    });
+    S.stats.flashes += value.e.length;
+    wake();
+  }
+
+  function onTransfers(lines) {
+    var now = performance.now(), keep = {};
+    (lines || []).forEach(function (v) {
+      var key = v.slice(0, 4).join(",");
+      keep[key] = true;
+      var ln = S.lines[key];
+      if (!ln || ln.gone) S.lines[key] = { v: v, born: now, phase: Math.random(), gone: 0 };
+      else ln.v = v;
+    });
+    Object.keys(S.lines).forEach(function (key) {
+      if (!keep[key] && !S.lines[key].gone) S.lines[key].gone = now;
+    });
+    S.stats.lines = (lines || []).length;
+    wake();
+  }
+
+  function onNotices(list) {
+    S.notices = list || [];
+    recolour();
+    wake();
+  }
+
+  if (window.lianxinFrames) {
+    window.lianxinFrames.on("map_regions", function (v) { S.values = v; if (S.gd) onRegions(v); });
+    window.lianxinFrames.on("map_flashes", function (v, f) { if (S.gd) onFlashes(v, f); });
+    window.lianxinFrames.on("map_transfers", function (v) { S.pendingLines = v; if (S.gd) onTransfers(v); });
+    window.lianxinFrames.on("map_notices", function (v) { S.notices = v || []; if (S.gd) onNotices(v); });
+    window.lianxinFrames.on("transfers", function (v) { S.pendingCounter = v; counterValues(v); });
+  }
+
+  // --- hover, drill-down, markers ------------------------------------------------------------
+
+  function tipAt(evt, html) {
+    var box = S.overlay.getBoundingClientRect();
+    var scale = box.width / (S.overlay.clientWidth || 1);
+    S.tip.innerHTML = html;
+    S.tip.style.display = "block";
+    var x = (evt.clientX - box.left) / scale + 14, y = (evt.clientY - box.top) / scale + 14;
+    var w = S.tip.offsetWidth, h = S.tip.offsetHeight;
+    if (x + w > S.overlay.clientWidth) x -= w + 28;
+    if (y + h > S.overlay.clientHeight) y -= h + 28;
+    S.tip.style.left = Math.max(0, x) + "px";
+    S.tip.style.top = Math.max(0, y) + "px";
+  }
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
+  }
+
+  function figuresHtml(name, row) {
+    var html = "<b>" + escapeHtml(name) + "</b>";
+    S.meta.kpis.forEach(function (k, i) {
+      var v = row ? row[i] : null;
+      html += '<div class="' + (k.key === S.kpi ? "sel" : "") + '"><span>' + escapeHtml(k.label) + "</span><span>" + fmtKpi(k.key, v) + "</span></div>";
+    });
+    return html;
+  }
+
+  function onHover(ev) {
+    var pt = ev.points && ev.points[0];
+    if (!pt || !S.meta.drill || !ev.event || S.overMarker) return;
+    var code = S.codes[pt.curveNumber];
+    tipAt(ev.event, figuresHtml(S.meta.names[code] || code, (S.values || {})[code]));
+  }
+
+  function hideTip() { if (S.tip) S.tip.style.display = "none"; }
+
+  function regionBox(i) {
+    var tr = S.gd.data[i], x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (var k = 0; k < tr.x.length; k++) {
+      var x = tr.x[k], y = tr.y[k];
+      if (x === null || y === null) continue;
+      if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
+    }
+    var px = Math.max((x1 - x0) * 0.12, 0.3), py = Math.max((y1 - y0) * 0.12, 0.3);
+    return { x: [x0 - px, x1 + px], y: [y0 - py, y1 + py] };
+  }
+
+  function setDrill(value) {
+    if (S.meta.drill && window.dash_clientside && window.dash_clientside.set_props) {   // the store is on /map only
+      window.dash_clientside.set_props("map-drill", { data: value });
+    }
+  }
+
+  function drillInto(code) {
+    if (!S.meta.drill || S.index[code] === undefined) return;
+    S.drill = code;
+    S.orgs = null;
+    S.stats.drills += 1;
+    drawMarkers();
+    hideTip();
+    var box = regionBox(S.index[code]);
+    window.Plotly.relayout(S.gd, { "xaxis.range": box.x, "yaxis.range": box.y, "yaxis.autorange": false });
+    recolour();
+    setDrill({ region: code, kpi: S.kpi });
+  }
+
+  function back() {
+    if (!S.drill) return;
+    S.drill = null;
+    S.orgs = null;
+    drawMarkers();
+    window.Plotly.relayout(S.gd, { "xaxis.range": S.fullRange.slice(), "yaxis.autorange": true });
+    recolour();
+    setDrill(null);
+  }
+
+  function onClick(ev) {
+    var pt = ev.points && ev.points[0];
+    if (!pt || !S.meta.drill) return;
+    var code = S.codes[pt.curveNumber];
+    if (code && code !== S.drill) drillInto(code);
+  }
+
+  function drawMarkers() {
+    var svg = S.svg;
+    if (!svg) return;
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    var orgs = S.drill && S.orgs ? S.orgs : [];
+    S.stats.markers = orgs.length;
+    var col = kpiInfo(S.kpi).i;
+    var top = S.markerTop = scaleTop(S.kpi, orgs.map(function (o) { return o.v[col]; }));
+    legend();
+    if (!orgs.length) return;
+    var most = 1;
+    orgs.forEach(function (o) { if ((o.v[1] || 0) > most) most = o.v[1]; });
+    var ns = "http://www.w3.org/2000/svg";
+    orgs.slice().reverse().forEach(function (o) {   // largest last, drawn on top
+      var p = project(o.lon, o.lat), v = o.v[col];
+      var c = document.createElementNS(ns, "circle");
+      c.setAttribute("cx", p[0].toFixed(1));
+      c.setAttribute("cy", p[1].toFixed(1));
+      c.setAttribute("r", (4 + 10 * Math.sqrt((o.v[1] || 0) / most)).toFixed(1));
+      c.setAttribute("fill", v === null || v === undefined ? S.meta.noData : rgba(colourAt(v / top), 1));
+      c.setAttribute("class", "map-org");
+      c.setAttribute("data-code", o.code);
+      c.addEventListener("mousemove", function (e) { S.overMarker = true; tipAt(e, figuresHtml(o.name, o.v)); });
+      c.addEventListener("mouseleave", function () { S.overMarker = false; hideTip(); });
+      c.addEventListener("click", function () { window.location.href = o.href; });
+      svg.appendChild(c);
+    });
+  }
+
+  function showOrgs(data) {
+    if (!S.gd) return 0;
+    S.orgs = data && data.region === S.drill ? data.orgs : null;
+    drawMarkers();
+    return S.orgs ? S.orgs.length : 0;
+  }
+
+  function setKpi(key) {
+    if (!S.meta || !kpiInfo(key).info || kpiInfo(key).info.key !== key) return;
+    S.kpi = key;
+    document.querySelectorAll("[data-map-kpi]").forEach(function (b) {
+      b.classList.toggle("selected", b.getAttribute("data-map-kpi") === key);
+    });
+    recolour();
+    drawMarkers();
+    if (S.drill) setDrill({ region: S.drill, kpi: key });
+    var url = new URL(window.location.href);
+    url.searchParams.set("kpi", key);
+    window.history.replaceState(window.history.state, "", url.toString());
+  }
+
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!(t instanceof Element)) return;
+    var choice = t.closest("[data-map-kpi]");
+    if (choice) setKpi(choice.getAttribute("data-map-kpi"));
+    if (t.closest("#map-back")) back();
+  });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") back(); });
+
+  // --- finding the figure ------------------------------------------------------------------------
+
+  function init(gd) {
+    var meta = gd.layout.meta.map;
+    S.gd = gd;
+    S.meta = meta;
+    S.kpi = meta.kpi;
+    S.codes = gd.data.map(function (tr) { return tr.customdata[0]; });
+    S.index = {};
+    S.codes.forEach(function (c, i) { S.index[c] = i; });
+    S.applied = { fill: gd.data.map(function (tr) { return tr.fillcolor; }), lineColour: [], lineWidth: [] };
+    S.fullRange = gd.layout.xaxis.range.slice();
+    S.drill = null; S.orgs = null; S.size = null; S.lines = {}; S.flashes = [];
+    if (!S.values) S.values = meta.values;
+    buildOverlay();
+    gd.on("plotly_hover", onHover);
+    gd.on("plotly_unhover", function () { if (!S.overMarker) hideTip(); });
+    gd.on("plotly_click", onClick);
+    gd.on("plotly_afterplot", function () { S.size = null; drawMarkers(); draw(performance.now()); });
+    recolour();
+    if (S.pendingLines) onTransfers(S.pendingLines);
+    if (S.pendingCounter) counterValues(S.pendingCounter);
+    wake();
+    S.ready = true;
+  }
+
+  function findFigure() {
+    if (S.gd && !document.body.contains(S.gd)) {
+      S.gd = null; S.ready = false; S.values = null; S.notices = []; S.pendingLines = null; S.pendingCounter = null;
+    }
+    var gd = document.querySelector("#map-graph .js-plotly-plot");
+    if (gd && gd !== S.gd && gd._fullLayout && gd.layout && gd.layout.meta && gd.layout.meta.map && window.Plotly) init(gd);
+  }
+  // The figure appears whenever Dash renders a page: look on DOM changes (one query per batch) and,
+  // as a fallback, every second.
+  var looking = 0;
+  new MutationObserver(function () {
+    if (!looking) looking = window.requestAnimationFrame(function () { looking = 0; findFigure(); });
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  setInterval(findFigure, 1000);
+
+  window.dash_clientside = window.dash_clientside || {};
+  window.dash_clientside.lianxinMap = { showOrgs: showOrgs };
+})();
