@@ -67,6 +67,8 @@ def require_admin(request: Request) -> Admin:
                                        purpose=f"api {request.url.path}", address=client_address(request))
     except AccessRefused as refused:
         raise HTTPException(refused.status, refused.reason, headers={"WWW-Authenticate": "Bearer"}) from None
+    if viewer.role == "anonymous":
+        raise HTTPException(401, "sign in as an administrator, or send an admin token", headers={"WWW-Authenticate": "Bearer"})
     if not whole_tree_admin(runtime, viewer):
         raise HTTPException(403, "only an administrator of the whole tree may import")
     return Admin(runtime, viewer.actor)
