@@ -216,7 +216,7 @@
      So: once frames are stale, ask /api/health; when the server answers, give Dash's own reconnect
      GRACE_MS to bring frames back, then reload the page. A short drop recovers without a reload;
      a long outage is back within GRACE_MS (+ one health poll) of the server's return. */
-  var GRACE_MS = 8000;
+  var GRACE_MS = 10000;
   var healthPending = false;
 
   function watchdog() {
@@ -239,31 +239,58 @@
   }
   setInterval(watchdog, 1000);
 
-  // --- the clientside callback ------------------------------------------------------------------
+  // --- taking frames from Dash's store ------------------------------------------------------------
 
-  window.dash_clientside = window.dash_clientside || {};
-  window.dash_clientside.lianxin = Object.assign(window.dash_clientside.lianxin || {}, {
-    onFrame: function (frame, meta) {
-      if (!frame) return window.dash_clientside.no_update;
-      if (meta && meta.labels) window.lianxinLabels = meta.labels;
-      state.lastFrameAt = Date.now();
-      state.everLive = true;
-      state.frames += 1;
-      setConn("live", Date.now() - frame.ts);
-      if (!frame.heartbeat) {
-        try {
-          var kpi = frame.kpi || {};
-          updateTiles(kpi);
-          updateFeed(frame.feed);
-          updateAlerts(kpi);
-          if (kpi.top_study !== undefined) updateLeaderboard(kpi.top_study);
-          runHandlers(frame);
-          state.lastSeq = frame.seq;
-        } catch (err) {
-          console.error("[lianxin] frame " + frame.seq + " could not be shown; skipped", err);
-        }
-      }
-      return frame.seq;
+  /* Frames are set into the `live` dcc.Store by the server (set_props over Dash's websocket).
+     They are read here by subscribing to Dash's redux store rather than through a clientside
+     callback: a store prop that is a callback Input is recorded in Dash's undo history on every
+     change, for ever (a leak of ~2 MB a minute at 4 Hz); and a subscriber runs synchronously
+     while Dash handles the message, so the server's next acknowledgement request is answered
+     only after this frame is on the screen — real backpressure from slow pages. */
+  function propOf(st, id, prop) {
+    var path = st.paths && st.paths.strs && st.paths.strs[id];
+    if (!path) return undefined;
+    var node = st.layout;
+    for (var i = 0; i < path.length && node; i++) node = node[path[i]];
+    return node && node.props ? node.props[prop] : undefined;
+  }
+
+  function onFrame(frame) {
+    state.lastFrameAt = Date.now();
+    state.everLive = true;
+    state.frames += 1;
+    setConn("live", Date.now() - frame.ts);
+    if (frame.heartbeat) return frame.seq;
+    try {
+      var kpi = frame.kpi || {};
+      updateTiles(kpi);
+      updateFeed(frame.feed);
+      updateAlerts(kpi);
+      if (kpi.top_study !== undefined) updateLeaderboard(kpi.top_study);
+      runHandlers(frame);
+      state.lastSeq = frame.seq;
+    } catch (err) {
+      console.error("[lianxin] frame " + frame.seq + " could not be shown; skipped", err);
     }
-  });
+    return frame.seq;
+  }
+  state.onFrame = onFrame;
+
+  function watchStore() {
+    var stores = window.dash_stores;
+    if (!stores || !stores.length) { setTimeout(watchStore, 50); return; }
+    var store = stores[0], last = null;
+    store.subscribe(function () {
+      var st = store.getState();
+      var frame = propOf(st, "live", "data");
+      if (!frame || frame === last) return;
+      last = frame;
+      if (!window.lianxinLabels) {
+        var meta = propOf(st, "live-meta", "data");
+        if (meta && meta.labels) window.lianxinLabels = meta.labels;
+      }
+      onFrame(frame);
+    });
+  }
+  watchStore();
 })();
