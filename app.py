@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import socket
 import sys
@@ -22,9 +23,9 @@ from dash import Dash, page_container
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from callbacks import admin, live, login, wall
-from callbacks import admin_import
+from callbacks import admin, kpi, live, login, topology, wall
 from callbacks import map as map_view
+from callbacks import admin_import
 from callbacks.context import ViewContext
 from dashboard.auth import FIRST_ADMIN, ensure_first_admin
 from dashboard.live_simulator import LiveSimulator
@@ -156,7 +157,9 @@ def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
     admin.register(ctx)
     admin_import.register(ctx)
     wall.register(ctx)
+    kpi.register(ctx)
     map_view.register(ctx)
+    topology.register(ctx)
     live.register(ctx)
     app.layout = page_container
     # Dash on FastAPI sets itself up (assets, scripts) on the first request to "/" or "/_dash-*" only:
@@ -205,6 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     warn_unknown_regions(regions, runtime)
     app = build_app(runtime, regions)
+    # The live state is millions of long-lived objects: keep them out of the collector's young
+    # generations (measured ~40% more ingest per CPU second, docs/benchmarks.md).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
     log.info("Lianxin serving at http://%s:%d/", settings.host, settings.port)
     config = uvicorn.Config(
         harden(app, settings),

@@ -7,8 +7,8 @@ and loops: wait for the next frame of its scope, ``set_props`` it into the
 round trip, answered only after the page has handled what came before). A
 slow page therefore receives fewer, fresher frames instead of a growing queue.
 
-A clientside function (assets/live.js) fans each frame out to the tiles, the
-feed, the alerts and the charts.
+assets/live.js takes each frame from Dash's store and fans it out to the
+tiles, the feed, the alerts and the views' charts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, set_props
+from dash import callback, ctx, set_props
 from dash.exceptions import WebsocketDisconnected
 
 from callbacks.context import ViewContext
@@ -61,18 +61,10 @@ def register(view: ViewContext) -> None:
                 seq = frame["seq"]
                 set_props("live", {"data": frame})
                 try:
-                    await ws.get_prop("live-ack", "data", timeout=ACK_TIMEOUT_S)
+                    await ws.get_prop("live", "id", timeout=ACK_TIMEOUT_S)
                 except TimeoutError:
                     log.warning("screen did not acknowledge frame %d within %ss; going on", seq, ACK_TIMEOUT_S)
         except WebsocketDisconnected:
             pass
         finally:
             publisher.detach(channel)
-
-    clientside_callback(
-        ClientsideFunction(namespace="lianxin", function_name="onFrame"),
-        Output("live-ack", "data"),
-        Input("live", "data"),
-        State("live-meta", "data"),
-        prevent_initial_call=True,
-    )

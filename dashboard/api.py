@@ -38,6 +38,7 @@ async def health(request: Request) -> dict[str, Any]:
         "screens": rt.publisher.screen_count(),
         "scopes": len(rt.publisher.channels),
         "tasks": len(asyncio.all_tasks()),
+        "frames": dict(rt.publisher.stats),
     }
 
 

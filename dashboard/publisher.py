@@ -151,6 +151,9 @@ class FramePublisher:
         self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._kick: asyncio.Event | None = None
+        # Smoothed milliseconds per tick and per section, for /api/health and the admin page.
+        self.stats: dict[str, float] = {"tick_ms": 0.0}
         self._unsubscribe = bus.subscribe(self._on_events)
 
     # --- inputs -------------------------------------------------------------
@@ -161,11 +164,17 @@ class FramePublisher:
             self._recent.extend(events)
             for ev in events:
                 if ev.type == "notice":
+                    self._kick_soon()
                     ttl = int(ev.data.get("ttl_s", 3600))
                     self.notices[ev.seq] = Notice(
                         ev.seq, ev.org_id, str(ev.data.get("title", "")), str(ev.data.get("level", "info")),
                         ev.data.get("body"), ev.ts_ms + ttl * 1000,
                     )
+
+    def _kick_soon(self) -> None:
+        loop, kick = self._loop, self._kick
+        if loop is not None and kick is not None:
+            loop.call_soon_threadsafe(kick.set)
 
     # --- screens ------------------------------------------------------------
 
@@ -201,10 +210,15 @@ class FramePublisher:
     # --- the tick -------------------------------------------------------------
 
     async def run(self) -> None:
-        """Tick for ever (until cancelled); the work of a tick runs in a thread, off the event loop."""
+        """Tick for ever (until cancelled); the work of a tick runs in a thread, off the event loop.
+
+        A notice does not wait for the next tick: it kicks one at once.
+        """
         self._loop = asyncio.get_running_loop()
+        self._kick = asyncio.Event()
         while True:
             started = time.monotonic()
+            self._kick.clear()
             try:
                 woken = await asyncio.to_thread(self.tick)
                 for channel in woken:
@@ -212,7 +226,12 @@ class FramePublisher:
                     channel.wake = asyncio.Event()
             except Exception:
                 log.exception("frame tick failed; the next tick goes on")
-            await asyncio.sleep(max(0.0, self.period - (time.monotonic() - started)))
+            elapsed = time.monotonic() - started
+            self.stats["tick_ms"] = round(0.8 * self.stats["tick_ms"] + 0.2 * elapsed * 1000, 2)
+            try:
+                await asyncio.wait_for(self._kick.wait(), max(0.0, self.period - elapsed))
+            except TimeoutError:
+                pass
 
     def tick(self) -> list[Channel]:
         """Update every channel touched since the last tick; returns the channels to wake."""
@@ -224,6 +243,7 @@ class FramePublisher:
             for k in expired:
                 del self.notices[k]
             new_notice_orgs = {ev.org_id for ev in recent if ev.type == "notice"}
+        self.aggregator.tick()  # time passes without events too: windows expire, days roll over
         changed_orgs = self.aggregator.drain_changed()
         self.seq += 1
         woken = []
@@ -257,11 +277,14 @@ class FramePublisher:
     def _section_values(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> dict[str, Any]:
         values = {}
         for section in self.sections:
+            started = time.perf_counter()
             try:
                 value = section.compute(scope, changed_orgs, recent)
             except Exception:  # a broken section must not stop the frames of the others
                 log.exception("frame section %r failed", section.key)
                 continue
+            key = f"section_{section.key}_ms"
+            self.stats[key] = round(0.8 * self.stats.get(key, 0.0) + 0.2 * (time.perf_counter() - started) * 1000, 2)
             if value is not None:
                 values[section.key] = value
         return values

@@ -25,6 +25,7 @@ from dashboard.events import StoredEvent
 from dashboard.ingest import Ingestor
 from dashboard.members_directory import MemberDirectory
 from dashboard.publisher import FramePublisher
+from dashboard.keys import load_signing_key
 from dashboard.scopes import ScopeSigner
 from dashboard.settings import Settings
 from dashboard.store import open_store
@@ -119,7 +120,7 @@ class Runtime:
             feed=feed,
             ingestor=ingestor,
             publisher=publisher,
-            signer=ScopeSigner(),
+            signer=ScopeSigner(load_signing_key()),
             topology=topology,
         )
 
