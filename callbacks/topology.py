@@ -99,6 +99,12 @@ def side_panel(topology: Topology, pic: TopologyPicture, scope: int, lang: str) 
     ]
 
 
+def wall_topology_figure(view: ViewContext, scope: Scope, lang: str) -> dict[str, Any]:
+    """The wall's topology panel: the scope's overview, compact; frames pulse and recolour it."""
+    topology = view.runtime.topology
+    return topology_graph_figure(topology.picture(topology.default_spec(scope.org_id), scope.public), lang, compact=True)
+
+
 # --- the page and its callbacks ------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from dashboard.topology import RadialPositions, TreeIndex, radial_layout
 from dashboard.topology_links import CrossLinks
 from dashboard.topology_lod import Detail, ViewSpec, holders
 
-MAX_HUBS = 240
+MAX_HUBS = 80  # the groups reaching most drawn organisations; more make a fan-shaped fog
 HUB_INSET = 0.55  # a hub sits this far inside the innermost ring its spokes reach
 
 

@@ -28,18 +28,18 @@ from dashboard.topology_health import health_word
 from dashboard.topology_picture import TopologyPicture
 from layouts.components import graph
 from layouts.i18n import fmt_count, fmt_percent, t
-from layouts.theme import BAD, GOLD, GOOD, GRID, MUTED, RED, TEXT, WARN, figure_layout
+from layouts.theme import BAD, GOLD, GOOD, TEXT, WARN, figure_layout
 from layouts.wall import live_stores, title_bar
 
 # By health level (dashboard.topology_health): 0 unknown, then 1 (poor) … 10 (good), red through amber to green.
 HEALTH_COLOURS = ("#5d6b8a", "#ff3b4f", BAD, "#ff6a4f", "#ff8744", "#ffa53d", WARN, "#d9cf55", "#b5d35f", "#7fcf6b", GOOD)
 TREE_EDGE = "rgba(120, 150, 220, 0.34)"
-PARTNER_EDGE = "rgba(255, 112, 86, 0.62)"
+PARTNER_RGB = "255, 112, 86"
 GROUP_EDGE = "rgba(79, 209, 224, 0.42)"
 HUB_COLOUR = "#4fd1e0"
 FOLDED_RIM = "rgba(232, 236, 245, 0.92)"
 OPEN_RIM = "rgba(7, 11, 24, 0.9)"
-MAX_PARTNER_CURVES = 1500
+MAX_PARTNER_CURVES = 500  # the strongest; past a few hundred arcs the overview becomes a hairball
 CURVE_STEPS = 8
 PARTNER_PULL = 0.35  # a partnership bends towards the centre by this share of its midpoint
 MAX_LABELS = 60
@@ -49,6 +49,11 @@ NODE_SIZE = (6.0, 30.0)
 
 
 # --- geometry ---------------------------------------------------------------------------------
+
+
+def _arc_alpha(arcs: int) -> float:
+    """Fewer arcs, stronger ink: a handful stand out, hundreds stay a texture behind the nodes."""
+    return min(0.7, max(0.25, 9 / math.sqrt(max(arcs, 1))))
 
 
 def _bezier(points: np.ndarray, steps: int = CURVE_STEPS) -> np.ndarray:
@@ -186,7 +191,7 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
         {"type": "scatter", "mode": "lines", "name": "tree", "x": tx, "y": ty, "hoverinfo": "skip",
          "line": {"color": TREE_EDGE, "width": 0.7 if compact else 1.0}},
         {"type": "scatter", "mode": "lines", "name": "partnerships", "x": px, "y": py, "hoverinfo": "skip",
-         "line": {"color": PARTNER_EDGE, "width": 0.8 if compact else 1.3}},
+         "line": {"color": f"rgba({PARTNER_RGB}, {_arc_alpha(len(partner_pairs)):.2f})", "width": 0.8 if compact else 1.3}},
         {"type": "scatter", "mode": "lines", "name": "group-spokes", "x": sx, "y": sy, "hoverinfo": "skip",
          "line": {"color": GROUP_EDGE, "width": 0.6 if compact else 0.9, "dash": "dot"}},
         {"type": "scatter", "mode": "markers", "name": "group-hubs", "x": [round(h.x, 3) for h in pic.hubs],
@@ -359,64 +364,3 @@ def topology_page(
             *live_stores(ticket, lang),
         ],
     )
-
-
-# --- the wall's panel (until it is switched to topology_graph_figure) --------------------------------
-
-
-@dataclass(frozen=True)
-class TopoNode:
-    code: str
-    name: str
-    x: float
-    y: float
-    members: int
-    colour: str = GOLD
-
-
-def _segments(pairs: Sequence[tuple[TopoNode, TopoNode]]) -> tuple[list[float | None], list[float | None]]:
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for a, b in pairs:
-        xs += [a.x, b.x, None]
-        ys += [a.y, b.y, None]
-    return xs, ys
-
-
-def topology_figure(
-    nodes: Sequence[TopoNode],
-    tree_edges: Sequence[tuple[TopoNode, TopoNode]],
-    cross_links: Sequence[tuple[TopoNode, TopoNode]] = (),
-) -> dict:
-    """Tree edges thin and grey, cross-links dashed red, nodes sized by sqrt(members)."""
-    top = max((n.members for n in nodes), default=1) or 1
-    tx, ty = _segments(tree_edges)
-    cx, cy = _segments(cross_links)
-    return {
-        "data": [
-            {"type": "scatter", "mode": "lines", "x": tx, "y": ty, "line": {"color": GRID, "width": 1}, "hoverinfo": "skip", "name": "tree"},
-            {"type": "scatter", "mode": "lines", "x": cx, "y": cy, "line": {"color": RED, "width": 1, "dash": "dot"}, "hoverinfo": "skip", "name": "links"},
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": [n.x for n in nodes],
-                "y": [n.y for n in nodes],
-                "customdata": [n.code for n in nodes],
-                "text": [f"{n.name}<br>{n.members:,}" for n in nodes],
-                "hoverinfo": "text",
-                "marker": {
-                    "size": [6 + 30 * math.sqrt(n.members / top) for n in nodes],
-                    "color": [n.colour for n in nodes],
-                    "line": {"color": MUTED, "width": 0.5},
-                },
-                "name": "organisations",
-            },
-        ],
-        "layout": figure_layout(
-            margin={"l": 0, "r": 0, "t": 0, "b": 0},
-            xaxis={"visible": False, "fixedrange": True},
-            yaxis={"visible": False, "scaleanchor": "x", "fixedrange": True},
-            dragmode=False,
-            uirevision="topology",
-        ),
-    }
