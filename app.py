@@ -15,7 +15,7 @@ import gc
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -137,8 +137,15 @@ def warn_unknown_regions(regions: RegionMap, runtime: Runtime) -> None:
         log.warning("organisations in regions not in %s (shown without a map position): %s", regions.source, ", ".join(missing))
 
 
-def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
-    """The FastAPI app with Lianxin's API, and Dash's pages on top of it."""
+ViewRegistration = Callable[[ViewContext], None]
+
+
+def build_app(runtime: Runtime, regions: RegionMap, extra_views: Sequence[ViewRegistration] = ()) -> Dash:
+    """The FastAPI app with Lianxin's API, and Dash's pages on top of it.
+
+    ``extra_views`` register further pages and callbacks (the benchmarks add a
+    polling page this way); they must be registered before Dash sets itself up.
+    """
     api = create_api(runtime, lifespan=_lifespan(runtime))
     app = Dash(
         __name__,
@@ -161,6 +168,8 @@ def build_app(runtime: Runtime, regions: RegionMap) -> Dash:
     map_view.register(ctx)
     topology.register(ctx)
     live.register(ctx)
+    for register in extra_views:
+        register(ctx)
     app.layout = page_container
     # Dash on FastAPI sets itself up (assets, scripts) on the first request to "/" or "/_dash-*" only:
     # without this, a first visit to /map or /kpi after a start gets a page with no assets.
@@ -196,7 +205,7 @@ def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
     return lifespan
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistration] = ()) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = parse_args(argv)
     try:
@@ -207,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     warn_unknown_regions(regions, runtime)
-    app = build_app(runtime, regions)
+    app = build_app(runtime, regions, extra_views)
     # The live state is millions of long-lived objects: keep them out of the collector's young
     # generations (measured ~40% more ingest per CPU second, docs/benchmarks.md).
     gc.collect()

@@ -55,11 +55,20 @@ def rss_mb(pid: int) -> float:
 class Server:
     """``python app.py --no-simulate`` on a free port and a fresh database in ``workdir``.
 
-    ``db_path`` reuses an existing (e.g. seeded) database; ``extra_args`` go to app.py.
+    ``db_path`` reuses an existing (e.g. seeded) database; ``extra_args`` go to the
+    server script (app.py, or a script that runs app.main with extra pages).
     """
 
-    def __init__(self, workdir: Path, members: int, extra_args: tuple[str, ...] = (), db_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        members: int,
+        extra_args: tuple[str, ...] = (),
+        db_path: Path | None = None,
+        script: Path = ROOT / "app.py",
+    ) -> None:
         self.db_path = db_path or workdir / "bench.db"
+        self.script = script
         self.extra_args = extra_args
         self.port = _free_port()
         self.token = "bench-" + uuid.uuid4().hex
@@ -69,7 +78,7 @@ class Server:
 
     def __enter__(self) -> Server:
         env = {**os.environ, "LIANXIN_INGEST_TOKEN": self.token}
-        cmd = [sys.executable, str(ROOT / "app.py"), "--no-simulate", "--port", str(self.port),
+        cmd = [sys.executable, str(self.script), "--no-simulate", "--port", str(self.port),
                "--database-url", f"sqlite:///{self.db_path}", "--demo-members", str(self.members), *self.extra_args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600

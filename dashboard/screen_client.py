@@ -80,6 +80,7 @@ class ScreenClient:
     stalled: bool = False
     frames: list[dict[str, Any]] = field(default_factory=list)
     lags_ms: list[float] = field(default_factory=list)
+    received_ms: list[float] = field(default_factory=list)
     bytes_received: int = 0
     frame_bytes: list[int] = field(default_factory=list)
     renderer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -122,9 +123,11 @@ class ScreenClient:
         payload = message.get("payload") or {}
         if kind == "set_props" and payload.get("componentId") == "live":
             frame = payload["props"]["data"]
+            now_ms = time.time() * 1000
             self.frames.append(frame)
             self.frame_bytes.append(size)
-            self.lags_ms.append(time.time() * 1000 - frame["ts"])
+            self.received_ms.append(now_ms)
+            self.lags_ms.append(now_ms - frame["ts"])
         elif kind == "get_props_request":
             component = payload.get("componentId")
             if component == "live-meta":
