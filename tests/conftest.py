@@ -8,6 +8,8 @@ unless ``LIANXIN_REQUIRE_SERVICES=1`` (CI), where they fail instead.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import signal
 import socket
@@ -158,6 +160,29 @@ def postgres_url() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _asyncio_run_beside_playwright() -> Iterator[None]:
+    """Let tests call asyncio.run while the session's Playwright holds this thread's event loop.
+
+    Playwright's sync API keeps an event loop running in the main thread for
+    as long as the browser lives; asyncio.run refuses to start inside it. In
+    that case the coroutine runs on a fresh loop in a worker thread instead.
+    """
+    original = asyncio.run
+
+    def run(main, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return original(main, **kwargs)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(original, main, **kwargs).result()
+
+    asyncio.run = run
+    yield
+    asyncio.run = original
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import sqlite3
 import time
 import uuid
@@ -48,9 +47,7 @@ async def screens(server: LiveServer, search: str = "") -> tuple[str, str]:
 
 
 def run(coro):  # type: ignore[no-untyped-def]
-    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's loop."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    return asyncio.run(coro)
 
 
 def test_a_new_screen_gets_the_full_state_then_only_changes(live_server: LiveServer) -> None:
