@@ -9,7 +9,7 @@ from callbacks.access import narrowed_scope, page_viewer
 from dashboard.access import AccessRefused
 from dashboard.regions import RegionMap
 from dashboard.runtime import Runtime
-from dashboard.scopes import Scope, mask_counts
+from dashboard.scopes import Scope, mask_snapshot
 from dashboard.tree import OrgNode
 
 
@@ -43,4 +43,4 @@ def page_ticket(ctx: ViewContext, scope: Scope, query: dict[str, Any]) -> str:
 
 def scoped_snapshot(ctx: ViewContext, scope: Scope) -> dict[str, Any]:
     """The scope's live snapshot as the page may show it (small counts hidden at the public level)."""
-    return mask_counts(ctx.runtime.aggregator.snapshot(scope.org_id), scope)
+    return mask_snapshot(ctx.runtime.aggregator.snapshot(scope.org_id), scope)

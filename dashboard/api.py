@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from dashboard.access import Viewer
 from dashboard.member_list import MAX_PAGE, members_of
 from dashboard.runtime import Runtime
-from dashboard.scopes import mask_counts
+from dashboard.scopes import mask_snapshot
 from dashboard.web_access import request_viewer
 
 router = APIRouter(prefix="/api", tags=["read"])
@@ -79,7 +79,7 @@ def snapshot(
     request: Request, org: str | None = Query(None, max_length=64), viewer: Viewer = Depends(request_viewer)
 ) -> dict[str, Any]:
     rt = runtime_of(request)
-    return mask_counts(rt.aggregator.snapshot(scoped_org(rt, viewer, org)), viewer.scope)
+    return mask_snapshot(rt.aggregator.snapshot(scoped_org(rt, viewer, org)), viewer.scope)
 
 
 @router.get("/members", summary="Members of a subtree with names: admins and full-level tokens or users only")

@@ -28,7 +28,7 @@ from dashboard.aggregator import Aggregator
 from dashboard.bus import Bus
 from dashboard.events import StoredEvent
 from dashboard.members_directory import MemberDirectory
-from dashboard.scopes import Scope, mask_counts
+from dashboard.scopes import Scope, mask_snapshot
 from dashboard.tree import OrgTree
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,6 @@ RECENT_EVENTS = 4096
 HEARTBEAT_S = 3.0
 # Snapshot keys that are not KPIs of the subtree and never go to screens as such.
 PRIVATE_KEYS = frozenset({"ts"})
-# Snapshot keys that count people: at the public level their small values are hidden.
-PEOPLE_KEYS = frozenset(
-    {"members", "full_members", "probationary", "active_today", "active_15m", "lost_contact", "dues_paid", "pipeline", "structure", "transfers"}
-)
 
 
 class FrameSection(Protocol):
@@ -266,9 +262,7 @@ class FramePublisher:
 
     def _scope_values(self, scope: Scope) -> dict[str, Any]:
         snap = self.aggregator.snapshot(scope.org_id)
-        values = {k: v for k, v in snap.items() if k not in PRIVATE_KEYS}
-        if scope.public:
-            values = {k: mask_counts(v, scope) if k in PEOPLE_KEYS else v for k, v in values.items()}
+        values = mask_snapshot({k: v for k, v in snap.items() if k not in PRIVATE_KEYS}, scope)
         chain = set(self.tree.ancestors.get(scope.org_id, ()))
         notices = sorted((n for n in self.notices.values() if n.org_id in chain), key=lambda n: -n.event_seq)
         values["notices"] = [n.as_frame(self.tree) for n in notices]

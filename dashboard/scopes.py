@@ -21,6 +21,10 @@ Level = Literal["full", "public"]
 LEVELS: tuple[Level, ...] = ("full", "public")
 # Counts below this are hidden at the public level: small enough to point at people.
 PUBLIC_MIN_COUNT = 5
+# Snapshot keys that count people: at the public level their small values are hidden.
+PEOPLE_KEYS = frozenset(
+    {"members", "full_members", "probationary", "active_today", "active_15m", "lost_contact", "dues_paid", "pipeline", "structure", "transfers"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +94,10 @@ def mask_counts(value: Any, scope: Scope) -> Any:
     if isinstance(value, bool):
         return value
     return mask_count(value, scope)
+
+
+def mask_snapshot(snapshot: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """A snapshot as ``scope`` may see it: at the public level, small counts of people hidden (``PEOPLE_KEYS``)."""
+    if not scope.public:
+        return snapshot
+    return {k: mask_counts(v, scope) if k in PEOPLE_KEYS else v for k, v in snapshot.items()}

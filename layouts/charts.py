@@ -13,10 +13,10 @@ def _labels(prefix: str, keys: list[str], lang: str) -> list[str]:
     return [t(f"{prefix}.{k}", lang) if prefix else k for k in keys]
 
 
-def donut(counts: Mapping[str, int], prefix: str, lang: str, height: int) -> dict[str, Any]:
+def donut(counts: Mapping[str, int | None], prefix: str, lang: str, height: int) -> dict[str, Any]:
     """A ring chart of shares, e.g. gender; the first share is printed in the middle."""
     keys = list(counts)
-    values = [counts[k] for k in keys]
+    values = [counts[k] or 0 for k in keys]  # None: hidden at the public level (fewer than 5)
     total = sum(values) or 1
     centre = f"{t(f'{prefix}.{keys[0]}', lang)}<br>{fmt_percent(values[0] / total)}" if keys else ""
     return {
@@ -40,10 +40,10 @@ def donut(counts: Mapping[str, int], prefix: str, lang: str, height: int) -> dic
     }
 
 
-def hbar(counts: Mapping[str, int], prefix: str, lang: str, height: int, colour: str = GOLD) -> dict[str, Any]:
+def hbar(counts: Mapping[str, int | None], prefix: str, lang: str, height: int, colour: str = GOLD) -> dict[str, Any]:
     """Horizontal bars with the share printed at each bar's end, first category on top."""
     keys = list(counts)
-    values = [counts[k] for k in keys]
+    values = [counts[k] or 0 for k in keys]  # None: hidden at the public level (fewer than 5)
     total = sum(values) or 1
     return {
         "data": [
@@ -70,7 +70,7 @@ def hbar(counts: Mapping[str, int], prefix: str, lang: str, height: int, colour:
     }
 
 
-def funnel(counts: Mapping[str, int], lang: str) -> dict[str, Any]:
+def funnel(counts: Mapping[str, int | None], lang: str) -> dict[str, Any]:
     """The recruitment pipeline, applicant to full member."""
     keys = list(counts)
     return {
@@ -78,7 +78,7 @@ def funnel(counts: Mapping[str, int], lang: str) -> dict[str, Any]:
             {
                 "type": "funnel",
                 "y": _labels("pipeline", keys, lang),
-                "x": [counts[k] for k in keys],
+                "x": [counts[k] or 0 for k in keys],
                 "textinfo": "value",
                 "textfont": {"size": 14},
                 "marker": {"color": [SERIES[i % len(SERIES)] for i in range(len(keys))]},
