@@ -1,4 +1,4 @@
-"""``python -m dashboard``: seed, simulate, token, import, export.
+"""``python -m dashboard``: seed, simulate, token (create, list, revoke), user create, import, export.
 
 Every command takes ``--database-url`` (default ``sqlite:///var/lianxin.db``).
 Errors a person can fix are printed as one line on stderr with a non-zero exit;
@@ -86,6 +86,45 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_ops(database_url: str):  # type: ignore[no-untyped-def]
+    from dashboard.admin_ops import AdminOps
+    from dashboard.audit import AuditLog
+    from dashboard.tree import OrgTree
+
+    engine = open_store(database_url)
+    return AdminOps(engine, AuditLog(engine), OrgTree.load(engine))
+
+
+def _cmd_token_list(args: argparse.Namespace) -> int:
+    for row in _admin_ops(args.database_url).tokens():
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def _cmd_token_revoke(args: argparse.Namespace) -> int:
+    from dashboard.admin_ops import AdminError
+
+    try:
+        _admin_ops(args.database_url).revoke_token("cli", args.id)
+    except AdminError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def _cmd_user_create(args: argparse.Namespace) -> int:
+    """Prints the generated password (the only time it is shown)."""
+    from dashboard.admin_ops import AdminError
+
+    try:
+        _, password = _admin_ops(args.database_url).create_user(
+            "cli", username=args.username, role=args.role, org_code=args.org, level=args.level
+        )
+    except AdminError as exc:
+        raise CliError(str(exc)) from None
+    print(password)
+    return 0
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from dashboard.importer import ImportFiles, run_import
     from dashboard.importer.console import terminal_progress
@@ -150,6 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default=None, help="a note on what the token is for")
     create.add_argument("--days", type=_positive_int, default=None, help="expire after this many days")
     create.set_defaults(func=_cmd_token_create)
+    listing = token_sub.add_parser("list", parents=[db], help="list tokens (never the tokens themselves), one JSON line each")
+    listing.set_defaults(func=_cmd_token_list)
+    revoke = token_sub.add_parser("revoke", parents=[db], help="revoke a token by its number (see token list)")
+    revoke.add_argument("id", type=_positive_int)
+    revoke.set_defaults(func=_cmd_token_revoke)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_create = user_sub.add_parser("create", parents=[db], help="create a user and print the generated password")
+    user_create.add_argument("--username", required=True)
+    user_create.add_argument("--role", choices=["admin", "leader", "staff"], required=True)
+    user_create.add_argument("--org", default=None, help="organisation code of the user's subtree (default: the top)")
+    user_create.add_argument("--level", choices=["full", "public"], default="full")
+    user_create.set_defaults(func=_cmd_user_create)
 
     imp = sub.add_parser("import", parents=[db], help="import an organisation tree, roster and links (CSV or .xlsx)")
     imp.add_argument("--orgs", type=Path, required=True, help="the organisations file")

@@ -229,3 +229,29 @@ def test_token_use_is_audited_once_per_interval(engine: Engine) -> None:
     assert not audit.record_use("token:1", "token.use", target="page")
     assert audit.record_use("token:1", "token.use", target="api")
     assert len(audit.recent()) == 2
+
+
+def test_the_cli_creates_users_lists_and_revokes_tokens(engine: Engine) -> None:
+    import subprocess
+    import sys
+
+    url = engine.url.render_as_string(hide_password=False)
+    root = Path(__file__).resolve().parents[1]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "dashboard", *args, "--database-url", url], cwd=root,
+                              capture_output=True, text=True, timeout=120)
+
+    made = cli("user", "create", "--username", "eve", "--role", "staff", "--org", "A", "--level", "public")
+    assert made.returncode == 0 and authenticate(engine, "eve", made.stdout.strip()) is not None
+    refused = cli("user", "create", "--username", "eve", "--role", "staff")
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: the user name 'eve' is taken"
+
+    token = create_token(engine, role="display", org_code="A", level="public", label="hall")
+    listed = cli("token", "list")
+    assert listed.returncode == 0 and token not in listed.stdout and '"label": "hall"' in listed.stdout
+    assert cli("token", "revoke", "1").returncode == 0
+    assert not access_of(engine).grant_valid("token:1")
+    assert cli("token", "revoke", "42").stderr.strip() == "error: no token with id 42"
+    actions = [(row.actor, row.action) for row in AuditLog(engine).recent()]
+    assert ("cli", "token.revoke") in actions and ("cli", "user.create") in actions
