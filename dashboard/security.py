@@ -62,8 +62,8 @@ class SecurityPolicy:
     allowed_origins: frozenset[str] = frozenset()
     frame_origins: tuple[str, ...] = ()
     ingest_frames_per_s: float = 2000.0
-    ws_connects_per_s: float = 10.0
-    ws_connect_burst: float = 100.0
+    ws_connects_per_s: float = 50.0
+    ws_connect_burst: float = 1000.0
     ws_messages_per_s: float = 200.0
     max_body_bytes: int = 8 * 1024 * 1024
     max_ws_message_bytes: int = 1024 * 1024
