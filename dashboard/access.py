@@ -96,16 +96,13 @@ class Access:
 
     def _token_viewer(self, token: str, root: int, purpose: str, address: str | None) -> Viewer:
         info = verify_token(self._engine, token, self._settings)
+        self._audit.record_token_use(info, purpose, address, allowed=info is not None and info.role in READ_ROLES)
         if info is None:
-            self._audit.record_use(address or "unknown address", "token.refused", target=purpose, ok=False, address=address)
             raise AccessRefused(401, "token", "the token is unknown, revoked or expired")
-        actor = f"token:{info.token_id}" if info.token_id is not None else f"env-{info.role}-token"
         if info.role not in READ_ROLES:
-            self._audit.record_use(actor, "token.refused", target=purpose, ok=False, address=address)
             raise AccessRefused(403, "forbidden", f"a {info.role} token may not read: use a display or admin token")
-        self._audit.record_use(actor, "token.use", target=purpose, address=address)
         grant = f"token:{info.token_id}" if info.token_id is not None else None
-        return Viewer(self._scope(info.org_id, info.level, root), info.role, actor, grant)
+        return Viewer(self._scope(info.org_id, info.level, root), info.role, info.actor, grant)
 
     def _scope(self, org_id: int | None, level: str, root: int) -> Scope:
         if org_id is None:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.models import AuditEntry
+from dashboard.tokens import TokenInfo
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,13 @@ class AuditLog:
                 self._last_use.popitem(last=False)
         self.record(actor, action, target=target, ok=ok, address=address)
         return True
+
+    def record_token_use(self, info: TokenInfo | None, target: str, address: str | None, *, allowed: bool = True) -> None:
+        """A token used (or refused) for ``target``, at most once an interval; ``info`` None: unknown, revoked or expired."""
+        if info is None:
+            self.record_use(address or "unknown address", "token.refused", target=target, ok=False, address=address)
+        else:
+            self.record_use(info.actor, "token.use" if allowed else "token.refused", target=target, ok=allowed, address=address)
 
     def recent(self, limit: int = 200, search: str | None = None) -> list[AuditRow]:
         """The newest entries first; ``search`` matches actor, action or target (a plain substring)."""

@@ -120,6 +120,8 @@ def ingest_token(request: Request) -> TokenInfo:
     runtime = _runtime(request)
     token = token_from_request(request.headers.get("authorization"), request.query_params.get("token"))
     info = verify_token(runtime.engine, token, runtime.settings)
+    address = request.client.host if request.client else None
+    runtime.audit.record_token_use(info, "ingest POST /api/events", address, allowed=info is not None and info.may_ingest)
     if info is None:
         reason = "an ingest token is required" if token is None else "the token is unknown, revoked or expired"
         raise HTTPException(401, f"{reason}: send Authorization: Bearer <token> or ?token=<token>",
@@ -198,6 +200,9 @@ async def ingest_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     token = token_from_request(websocket.headers.get("authorization"), websocket.query_params.get("token"))
     info = await asyncio.to_thread(verify_token, runtime.engine, token, runtime.settings)
+    address = websocket.client.host if websocket.client else None
+    allowed = info is not None and info.may_ingest
+    await asyncio.to_thread(runtime.audit.record_token_use, info, "ingest WS /ws/ingest", address, allowed=allowed)
     await websocket.accept()  # accept first: a refusal before it would be an HTTP 403, not close code 1008
     if info is None or not info.may_ingest:
         reason = "an ingest token is required" if info is None else f"a {info.role} token may not send events"

@@ -50,6 +50,11 @@ class TokenInfo:
     def may_ingest(self) -> bool:
         return self.role in INGEST_ROLES
 
+    @property
+    def actor(self) -> str:
+        """How the audit log names this token: its number, or the environment variable's role."""
+        return f"token:{self.token_id}" if self.token_id is not None else f"env-{self.role}-token"
+
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

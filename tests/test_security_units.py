@@ -255,3 +255,17 @@ def test_the_cli_creates_users_lists_and_revokes_tokens(engine: Engine) -> None:
     assert cli("token", "revoke", "42").stderr.strip() == "error: no token with id 42"
     actions = [(row.actor, row.action) for row in AuditLog(engine).recent()]
     assert ("cli", "token.revoke") in actions and ("cli", "user.create") in actions
+
+
+def test_refused_and_used_tokens_are_audited_by_who_and_where(engine: Engine) -> None:
+    access = access_of(engine)
+    display = create_token(engine, role="display", org_code="A", level="public")
+    ingest = create_token(engine, role="ingest")
+    access.viewer(token=display, session=None, purpose="page", address="10.0.0.7")
+    for bad in ("lx_guess", ingest):
+        with pytest.raises(AccessRefused):
+            access.viewer(token=bad, session=None, purpose="api /api/snapshot", address="10.0.0.8")
+    entries = {(row.actor, row.action, row.target, row.outcome) for row in AuditLog(engine).recent()}
+    assert ("token:1", "token.use", "page", "ok") in entries
+    assert ("10.0.0.8", "token.refused", "api /api/snapshot", "refused") in entries
+    assert ("token:2", "token.refused", "api /api/snapshot", "refused") in entries
