@@ -191,3 +191,15 @@ def test_a_bad_members_file_is_reported_beside_a_good_tree(store: Engine, tmp_pa
     outcome = run_import(store, files)
     assert outcome.plan.report.lines() == ["members.csv: the file is empty"]
     assert checksums(store) == before
+
+
+def test_mixed_encodings_far_into_a_big_file(store: Engine, tmp_path: Path) -> None:
+    rows = sample_rows("orgs")
+    body = "\n".join(",".join(r) for r in rows).encode("utf-8")
+    filler = "".join(f"SX-F{i:05d},填充党支部{i},党支部,SX-01,330000,,,机关\n" for i in range(3000)).encode("utf-8")
+    late = "SX-G1,很晚出现的党支部,党支部,SX-01,330000,,,机关\n".encode("gb18030")
+    for bom in (b"", b"\xef\xbb\xbf"):
+        path = tmp_path / "orgs.csv"
+        path.write_bytes(bom + body + b"\n" + filler + late)
+        line = rejected(store, path)
+        assert line.startswith("orgs.csv: the file mixes text encodings: line ") and "but line 3016 is not" in line

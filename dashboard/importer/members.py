@@ -2,6 +2,8 @@
 
 The result has the stored shape (``stored.MEMBER_FIELDS``: text, '' for
 empty, organisation ids from the planned tree) plus the spreadsheet ``row``.
+Category columns are object arrays whose cells share a few string objects
+(one per distinct value), so they cost a pointer a row.
 Rows with a missing, malformed or repeated member id are left out (with a
 problem each); every other problem is reported and the row kept, so one
 mistake does not hide the next.
@@ -32,7 +34,6 @@ from dashboard.importer.values import (
 from dashboard.importer.vocab import EDUCATION, ETHNICITY, GENDER, OCCUPATION, POST, STAGE, STATUS, Vocabulary
 
 NAME_LIMIT = 100
-PARTY_STAGES = frozenset({"probationary", "full"})
 PARTY_FOUNDED = dt.date(1921, 7, 1)
 EARLIEST_BIRTH_YEAR = 1900
 JOIN_AGE = 18
@@ -75,8 +76,6 @@ def parse_members(table: Table, tree: TreePlan, report: Report, today: dt.date) 
         "phone": phone.to_numpy(dtype=object),
         "row": table.rows,
     })[keep].reset_index(drop=True)
-    for column in ("stage", "gender", "ethnicity", "education", "occupation", "post", "join_date"):
-        frame[column] = frame[column].astype("category")
     return frame
 
 
@@ -97,11 +96,10 @@ def _usable_codes(table: Table, code: pd.Series, report: Report) -> np.ndarray:
 
 def _org_ids(table: Table, tree: TreePlan, report: Report) -> np.ndarray:
     org = cells(table, "org")
-    ids = per_value(org, lambda c: tree.id_of(c) if c else None)
-    report_rows(report, table, empty(org), "missing_value", "org")
-    unknown = per_value(org, lambda c: bool(c) and tree.id_of(c) is None, bool)
-    report_rows(report, table, unknown, "unknown_org", "org", value_at(org))
-    return np.where(ids == None, -1, ids).astype(np.int64)  # noqa: E711
+    ids = per_value(org, lambda c: (tree.id_of(c) or -1) if c else 0, np.int64)  # 0: empty, -1: unknown
+    report_rows(report, table, ids == 0, "missing_value", "org")
+    report_rows(report, table, ids == -1, "unknown_org", "org", value_at(org))
+    return np.where(ids > 0, ids, -1)
 
 
 def _category(table: Table, key: str, vocabulary: Vocabulary, report: Report) -> np.ndarray:
@@ -171,7 +169,7 @@ def _join_dates(table: Table, report: Report, today: dt.date) -> tuple[np.ndarra
 
 def _check_party_rules(table: Table, report: Report, stage: np.ndarray, post: np.ndarray, birth_year: np.ndarray,
                        join: np.ndarray, join_year: np.ndarray) -> None:
-    party = np.isin(stage, list(PARTY_STAGES))
+    party = (stage == "probationary") | (stage == "full")  # np.isin would sort a million objects
     pipeline = (stage != "") & ~party
     has_join = join != ""
     join_column = "join_date" if "join_date" in table.headers else "stage"

@@ -268,7 +268,7 @@ def _final_tree(rows: dict[str, OrgRow], parents: dict[str, str | None], stored:
         before = stored.orgs.get(code)
         if before is None:
             added.append(org)
-        elif org.stored_tuple() != tuple(getattr(before, f) for f in StoredOrg.__slots__):
+        elif org.stored_tuple() != before.as_tuple():
             changed.append(org)
         else:
             unchanged += 1
@@ -284,6 +284,9 @@ def _final_org(code: str, org_id: int, parent_id: int | None, level: int, path: 
         assert before is not None
         return FinalOrg(org_id, code, before.name, before.kind, parent_id, level, path, before.region_code, before.lon,
                         before.lat, before.unit_type)
-    kept = {f: getattr(r if f in r.given or before is None else before, f) for f in OPTIONAL_FIELDS}
-    return FinalOrg(org_id, code, r.name or "", r.kind or "", parent_id, level, path, kept["region_code"], kept["lon"],
-                    kept["lat"], kept["unit_type"], r.row)
+    source = r if before is None or len(r.given) == len(OPTIONAL_FIELDS) else None
+    if source is None:  # some optional columns absent: those keep the stored values
+        region, lon, lat, unit = (getattr(r if f in r.given else before, f) for f in OPTIONAL_FIELDS)
+    else:
+        region, lon, lat, unit = source.region_code, source.lon, source.lat, source.unit_type
+    return FinalOrg(org_id, code, r.name or "", r.kind or "", parent_id, level, path, region, lon, lat, unit, r.row)

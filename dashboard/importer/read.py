@@ -21,7 +21,7 @@ from pandas.api.types import union_categoricals
 
 from dashboard.importer.columns import COLUMNS, Column, FileKind, header_index, normalise_header
 from dashboard.importer.problems import Problem
-from dashboard.importer.sniff import FileRejected, Sniffed, sniff
+from dashboard.importer.sniff import FileRejected, Sniffed, settle_encoding, sniff
 
 # Columns read as categoricals: few distinct values however long the file.
 CATEGORICAL = frozenset({"kind", "unit_type", "region", "status", "stage", "gender", "ethnicity", "birth", "education",
@@ -54,6 +54,13 @@ def read_table(path: Path, kind: FileKind, label: str | None = None, progress: P
     """Read ``path`` as a ``kind`` file. FileRejected if it cannot be read as a table with the needed columns."""
     label = label or path.name
     sniffed = sniff(path, label)
+    try:
+        return _read(path, kind, label, sniffed, progress)
+    except UnicodeDecodeError:  # UTF-8 at the head only: find out what the whole file is, then read it as that
+        return _read(path, kind, label, settle_encoding(path, label, sniffed), progress)
+
+
+def _read(path: Path, kind: FileKind, label: str, sniffed: Sniffed, progress: Progress | None) -> Table:
     names = _header_cells(path, sniffed, label)
     mapping, problems = map_headers(names, kind, label)
     if mapping is None:
@@ -112,6 +119,8 @@ def _header_cells(path: Path, sniffed: Sniffed, label: str) -> list[str]:
             head = pd.read_excel(path, sheet_name=0, nrows=0, dtype=str, engine="openpyxl")
         else:
             head = pd.read_csv(path, nrows=0, dtype=str, encoding=sniffed.encoding, sep=sniffed.delimiter)
+    except UnicodeDecodeError:
+        raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         code = "bad_xlsx" if sniffed.format == "xlsx" else "csv_malformed"
         raise FileRejected(Problem(code, label, params={"reason": _first_line(exc)})) from None
@@ -152,7 +161,9 @@ def _read_csv(
             expected, line, found = (int(g) for g in match.groups())
             raise FileRejected(Problem("ragged_row", label, line, params={"found": found, "expected": expected})) from None
         raise FileRejected(Problem("csv_malformed", label, params={"reason": _first_line(exc)})) from None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError:
+        raise
+    except ValueError as exc:
         raise FileRejected(Problem("csv_malformed", label, params={"reason": _first_line(exc)})) from None
     return _concat(chunks)
 
@@ -198,8 +209,19 @@ def _tidy(frame: pd.DataFrame, names: list[str], mapping: dict[int, str]) -> pd.
     out = {}
     for i, key in mapping.items():
         column = frame[names[i]].astype(str)
-        out[names[i]] = _stripped_categories(column.astype("category")) if key in CATEGORICAL else column.str.strip()
+        if key in CATEGORICAL:
+            out[names[i]] = _stripped_categories(column.astype("category"))
+        else:
+            out[names[i]] = column.str.strip() if _needs_strip(column) else column
     return pd.DataFrame(out).reset_index(drop=True)
+
+
+_EDGE_SPACE = re.compile(r"^\s|\s$", re.MULTILINE)
+
+
+def _needs_strip(column: pd.Series) -> bool:
+    """Whether any cell starts or ends with white space (one C-speed scan of the joined column)."""
+    return _EDGE_SPACE.search("\n".join(column.tolist())) is not None
 
 
 def _stripped_categories(column: pd.Series) -> pd.Series:

@@ -130,8 +130,8 @@ def check_branches(
 
     ``before`` / ``after``: full members per organisation id, as stored and after the import.
     """
-    after_by_branch = _per_branch(after, {o.id: (o.path, o.kind) for o in tree.orgs.values()})
-    before_by_branch = _per_branch(before, {o.id: (o.path, o.kind) for o in stored.orgs.values()})
+    after_by_branch = _per_branch(after, [(o.id, o.parent_id, o.kind, o.level) for o in tree.orgs.values()])
+    before_by_branch = _per_branch(before, [(o.id, o.parent_id, o.kind, o.level) for o in stored.orgs.values()])
     for code, org in tree.orgs.items():
         if org.kind != "branch":
             continue
@@ -146,22 +146,20 @@ def check_branches(
             report.add(Problem("few_full_members", members_label or orgs_label, params=params))
 
 
-def _per_branch(full_by_org: pd.Series, places: dict[int, tuple[str, str]]) -> dict[int, int]:
-    """Full members per branch: each organisation's count goes to the branch at or above it."""
-    branch_of = {org_id: _branch_above(path, places) for org_id, (path, _) in places.items()}
+def _per_branch(full_by_org: pd.Series, orgs: list[tuple[int, int | None, str, int]]) -> dict[int, int]:
+    """Full members per branch: each organisation's count goes to the branch at or above it.
+
+    ``orgs``: (id, parent id, kind, level); parents are placed before their children by level.
+    """
+    branch_of: dict[int, int | None] = {}
+    for org_id, parent_id, kind, _ in sorted(orgs, key=lambda o: o[3]):
+        branch_of[org_id] = org_id if kind == "branch" else branch_of.get(parent_id) if parent_id is not None else None
     totals: dict[int, int] = {}
     for org_id, count in full_by_org.items():
         branch = branch_of.get(int(org_id))
         if branch is not None:
             totals[branch] = totals.get(branch, 0) + int(count)
     return totals
-
-
-def _branch_above(path: str, places: dict[int, tuple[str, str]]) -> int | None:
-    for org_id in reversed([int(p) for p in path.strip("/").split("/")]):
-        if places.get(org_id, ("", ""))[1] == "branch":
-            return org_id
-    return None
 
 
 def members_left_behind(counts: pd.DataFrame, removed: list[StoredOrg], report: Report, label: str) -> None:

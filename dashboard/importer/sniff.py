@@ -4,11 +4,12 @@ Looking first keeps bad files cheap and their messages clear: a PDF, an
 image, an old ``.xls`` or 100 MB of random bytes is named in one line after
 reading a few kilobytes, never handed to a CSV parser.
 
-Encodings: a UTF-8 BOM or UTF-16 BOM decides; otherwise the whole file is
-decoded as UTF-8 in large chunks (C speed). If that fails, each line is
-tried as UTF-8 and as GB18030 — Chinese Excel saves "CSV" in GB18030/GBK —
-and a file with lines of both is refused as mixed, with a line of each
-named, rather than read into mojibake.
+Encodings: a UTF-8 or UTF-16 BOM decides; so does a first 64 KB that is
+valid UTF-8 — the rest is proven while pandas decodes it strictly, and if it
+fails there ``settle_encoding`` looks at the whole file. Otherwise each line
+is tried as UTF-8 and as GB18030 — Chinese Excel saves "CSV" in GB18030/GBK —
+and a file with lines of both is refused as mixed, with a line of each named,
+rather than read into mojibake.
 """
 
 from __future__ import annotations
@@ -77,10 +78,27 @@ def sniff(path: Path, label: str) -> Sniffed:
         raise reject("not_a_table", what="binary data")
     if head.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
-        _check_utf8(path, label, skip=3)
+    elif _utf8_so_far(head):
+        encoding = "utf-8"
     else:
         encoding = _detect_encoding(path, label)
     return Sniffed("csv", encoding, _delimiter(head.decode(encoding.replace("-sig", ""), errors="ignore")))
+
+
+def settle_encoding(path: Path, label: str, sniffed: Sniffed) -> Sniffed:
+    """The encoding of a file that turned out not to be UTF-8 past its head; FileRejected if mixed or unknown."""
+    if sniffed.encoding == "utf-8-sig":  # a file that announces UTF-8 with a BOM must be UTF-8 throughout
+        bad_line = _first_non_utf8_line(path, skip=3)
+        raise FileRejected(Problem("encoding_mixed", label, params={"utf8_line": 1, "other_line": bad_line}))
+    return Sniffed("csv", _detect_encoding(path, label), sniffed.delimiter)
+
+
+def _utf8_so_far(head: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)  # not final: a character cut at the end is fine
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_workbook(path: Path) -> bool:
@@ -103,13 +121,6 @@ def _chunks(path: Path, skip: int = 0) -> Iterator[bytes]:
         f.seek(skip)
         while chunk := f.read(CHUNK_BYTES):
             yield chunk
-
-
-def _check_utf8(path: Path, label: str, skip: int) -> None:
-    """A file that announces UTF-8 with a BOM must be UTF-8 throughout."""
-    bad_line = _first_non_utf8_line(path, skip)
-    if bad_line is not None:
-        raise FileRejected(Problem("encoding_mixed", label, params={"utf8_line": 1, "other_line": bad_line}))
 
 
 def _first_non_utf8_line(path: Path, skip: int = 0) -> int | None:

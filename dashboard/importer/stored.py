@@ -38,6 +38,10 @@ class StoredOrg:
     lat: float | None
     unit_type: str | None
 
+    def as_tuple(self) -> tuple[object, ...]:
+        return (self.id, self.code, self.name, self.kind, self.parent_id, self.level, self.path, self.region_code,
+                self.lon, self.lat, self.unit_type)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredLink:

@@ -70,6 +70,7 @@ def write_plan(engine: Engine, plan: ImportPlan, progress: Progress | None = Non
         conn = raw.driver_connection
         cursor = conn.cursor()
         if dialect == "sqlite":
+            cursor.execute("PRAGMA ignore_check_constraints=ON")
             cursor.execute("BEGIN IMMEDIATE")
         sql = _Statements(cursor, dialect)
         writer = BulkWriter(conn, dialect)
@@ -116,6 +117,8 @@ def write_plan(engine: Engine, plan: ImportPlan, progress: Progress | None = Non
         raw.rollback()
         raise
     finally:
+        if dialect == "sqlite":
+            raw.driver_connection.execute("PRAGMA ignore_check_constraints=OFF")
         raw.close()
     return counts
 
