@@ -15,7 +15,7 @@ from dash import Input, Output, State, callback, ctx, html
 
 from callbacks.access import page_viewer
 from callbacks.context import ViewContext
-from dashboard.access import AccessRefused, Viewer
+from dashboard.access import ANONYMOUS, AccessRefused, Viewer
 from dashboard.admin_ops import AdminError, AdminOps
 from dashboard.audit import AuditRow
 from layouts.admin import (
@@ -41,11 +41,13 @@ def audit_rows(entries: list[AuditRow]) -> list[dict[str, Any]]:
 
 
 def _admin(view: ViewContext, token: Any) -> Viewer:
+    """The caller if an administrator; else AccessRefused (sign in, or not for you)."""
     viewer = page_viewer(view, token=token, purpose="admin")
-    if not viewer.is_admin:
-        raise AccessRefused(403 if viewer.role != "anonymous" else 401, "forbidden" if viewer.role != "anonymous" else "sign_in",
-                            "administrators only")
-    return viewer
+    if viewer.is_admin:
+        return viewer
+    if viewer.role == ANONYMOUS:
+        raise AccessRefused(401, "sign_in", "sign in as an administrator")
+    raise AccessRefused(403, "forbidden", "administrators only")
 
 
 def _guarded(view: ViewContext, token: Any, lang: Any, action: Callable[[str, str], Any], failed: Callable[[Any], Any]) -> Any:

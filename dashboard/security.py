@@ -28,6 +28,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
@@ -160,6 +161,7 @@ class _WsState:
     accepted: bool = False
     closed: bool = False
     own_messages: RateLimiter | None = None
+    last_seen: float = 0.0
 
 
 class SecurityMiddleware:
@@ -302,12 +304,7 @@ class SecurityMiddleware:
         if path != INGEST_WS_PATH:
             state.own_messages = RateLimiter(self.policy.ws_messages_per_s, 2 * self.policy.ws_messages_per_s, max_keys=1)
 
-        async def guarded_send(message: Message) -> None:
-            if state.closed:
-                return  # the middleware closed the socket; what the app still sends goes nowhere
-            if message["type"] == "websocket.accept":
-                state.accepted = True
-            await send(message)
+        watchdog: asyncio.Task[None] | None = None
 
         async def close(code: int, reason: str) -> Message:
             if not state.closed:
@@ -315,20 +312,39 @@ class SecurityMiddleware:
                 await send({"type": "websocket.close", "code": code, "reason": reason})
             return {"type": "websocket.disconnect", "code": code}
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal watchdog
+            if state.closed:
+                return  # the middleware closed the socket; what the app still sends goes nowhere
+            if message["type"] == "websocket.accept":
+                state.accepted, state.last_seen = True, time.monotonic()
+                watchdog = asyncio.create_task(self._close_when_idle(state, close))
+            await send(message)
+
         async def guarded_receive() -> Message:
             if state.closed:
                 return {"type": "websocket.disconnect", "code": CLOSE_POLICY}
-            if not state.accepted:
-                return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), self.policy.ws_idle_timeout_s)
-            except TimeoutError:
-                return await close(CLOSE_NORMAL, f"idle for {self.policy.ws_idle_timeout_s:g} s")
-            if message["type"] != "websocket.receive":
+            message = await receive()
+            if not state.accepted or message["type"] != "websocket.receive":
                 return message
+            state.last_seen = time.monotonic()
             return await self._check_message(state, message, close)
 
-        await self.app(scope, guarded_receive, guarded_send)
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    async def _close_when_idle(self, state: _WsState, close: Callable[[int, str], Any]) -> None:
+        """One timer per connection (not one per message): close it once nothing came for the idle timeout."""
+        idle = self.policy.ws_idle_timeout_s
+        while not state.closed:
+            quiet_for = time.monotonic() - state.last_seen
+            if quiet_for >= idle:
+                await close(CLOSE_NORMAL, f"idle for {idle:g} s")
+                return
+            await asyncio.sleep(idle - quiet_for)
 
     async def _check_message(self, state: _WsState, message: Message, close: Callable[[int, str], Any]) -> Message:
         text, data = message.get("text"), message.get("bytes")
