@@ -9,8 +9,10 @@ elements (measurements in the issue and docs/topology.md). Live changes
 never rebuild the figure: assets/topology.js recolours nodes with
 ``Plotly.restyle`` and draws pulses on a canvas laid over the plot.
 
-Traces, in drawing order: tree edges, 共建 partnerships, member-group spokes,
-group hubs, the highlighted path, organisations, labels, the target ring.
+Links are ``layout.shapes`` — one SVG path per kind (tree, 共建 partnerships,
+member-group spokes, the highlighted path) with Bézier curves in data
+coordinates — where line traces would put one DOM path per link; traces, in
+drawing order: group hubs, organisations, labels, the target ring.
 ``layout.meta.topology`` carries what the page's script needs per node.
 """
 
@@ -40,7 +42,6 @@ HUB_COLOUR = "#4fd1e0"
 FOLDED_RIM = "rgba(232, 236, 245, 0.92)"
 OPEN_RIM = "rgba(7, 11, 24, 0.9)"
 MAX_PARTNER_CURVES = 500  # the strongest; past a few hundred arcs the overview becomes a hairball
-CURVE_STEPS = 8
 PARTNER_PULL = 0.35  # a partnership bends towards the centre by this share of its midpoint
 MAX_LABELS = 60
 LABEL_SIZE = 13
@@ -48,7 +49,7 @@ LABEL_PANEL_PX = 900
 NODE_SIZE = (6.0, 30.0)
 
 
-# --- geometry ---------------------------------------------------------------------------------
+# --- geometry: links as SVG paths in data coordinates (one shape per kind, not thousands of DOM paths) ---
 
 
 def _arc_alpha(arcs: int) -> float:
@@ -56,33 +57,25 @@ def _arc_alpha(arcs: int) -> float:
     return min(0.7, max(0.25, 9 / math.sqrt(max(arcs, 1))))
 
 
-def _bezier(points: np.ndarray, steps: int = CURVE_STEPS) -> np.ndarray:
-    """Bézier curves through control points ``points`` (curves × controls × 2) → (curves × steps+1 × 2)."""
-    s = np.linspace(0.0, 1.0, steps + 1)[:, None]
-    k = points.shape[1] - 1
-    weights = np.stack([math.comb(k, i) * s[:, 0] ** i * (1 - s[:, 0]) ** (k - i) for i in range(k + 1)], axis=1)
-    return np.einsum("sk,ckd->csd", weights, points)
+def svg_path(controls: np.ndarray) -> str:
+    """Segments given by their control points (n × k × 2) as one SVG path: a line (k=2), a
+    quadratic (k=3) or a cubic Bézier (k=4) per segment, each starting with its own move."""
+    if not len(controls):
+        return ""
+    command = {2: "L", 3: "Q", 4: "C"}[controls.shape[1]]
+    points = np.round(controls, 3).tolist()
+    return "".join(f"M{p[0][0]},{p[0][1]}{command}" + " ".join(f"{a},{b}" for a, b in p[1:]) for p in points)
 
 
-def _polyline(curves: np.ndarray) -> tuple[list[float | None], list[float | None]]:
-    """Curves (n × m × 2) as one x list and one y list, curves separated by None."""
-    if not len(curves):
-        return [], []
-    padded = np.concatenate([np.round(curves, 3), np.full((len(curves), 1, 2), np.nan)], axis=1).reshape(-1, 2)
-    as_list = padded.tolist()
-    return [None if math.isnan(x) else x for x, _ in as_list], [None if math.isnan(y) else y for _, y in as_list]
-
-
-def tree_curves(x: np.ndarray, y: np.ndarray, ring: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+def tree_controls(x: np.ndarray, y: np.ndarray, ring: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Parent → child links of a radial tree: leave the parent along its own angle, arrive along the child's."""
     if not len(pairs):
-        return np.zeros((0, CURVE_STEPS + 1, 2))
+        return np.zeros((0, 4, 2))
     p, c = pairs[:, 0], pairs[:, 1]
-    angle_p, angle_c = np.arctan2(y[p], x[p]), np.arctan2(y[c], x[c])
+    angle_c = np.arctan2(y[c], x[c])
+    angle_p = np.where(ring[p] == 0, angle_c, np.arctan2(y[p], x[p]))
     mid = (ring[p] + ring[c]) / 2
-    from_centre = ring[p] == 0
-    angle_p = np.where(from_centre, angle_c, angle_p)
-    controls = np.stack(
+    return np.stack(
         [
             np.stack([x[p], y[p]], axis=1),
             np.stack([mid * np.cos(angle_p), mid * np.sin(angle_p)], axis=1),
@@ -91,16 +84,20 @@ def tree_curves(x: np.ndarray, y: np.ndarray, ring: np.ndarray, pairs: np.ndarra
         ],
         axis=1,
     )
-    return _bezier(controls)
 
 
-def partner_curves(x: np.ndarray, y: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+def partner_controls(x: np.ndarray, y: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Partnerships as arcs bending towards the centre, so they read apart from the tree's spokes."""
     if not len(pairs):
-        return np.zeros((0, CURVE_STEPS + 1, 2))
+        return np.zeros((0, 3, 2))
     a = np.stack([x[pairs[:, 0]], y[pairs[:, 0]]], axis=1)
     b = np.stack([x[pairs[:, 1]], y[pairs[:, 1]]], axis=1)
-    return _bezier(np.stack([a, (a + b) / 2 * PARTNER_PULL, b], axis=1))
+    return np.stack([a, (a + b) / 2 * PARTNER_PULL, b], axis=1)
+
+
+def _links(name: str, path: str, colour: str, width: float, dash: str = "solid") -> dict[str, Any]:
+    return {"type": "path", "name": name, "path": path, "xref": "x", "yref": "y", "layer": "below",
+            "line": {"color": colour, "width": width, "dash": dash}, "fillcolor": "rgba(0,0,0,0)"}
 
 
 # --- the figure ----------------------------------------------------------------------------------
@@ -170,36 +167,21 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
     x, y = np.array(pic.x), np.array(pic.y)
     ring = np.array(pic.ring, dtype=np.float64)
     tree_pairs = np.array([(p, i) for i, p in enumerate(pic.parent) if p >= 0], dtype=np.int64).reshape(-1, 2)
-    tx, ty = _polyline(tree_curves(x, y, ring, tree_pairs))
     order = np.argsort(-np.array(pic.partner_weights), kind="stable")[:MAX_PARTNER_CURVES]
     partner_pairs = np.array(pic.partner_pairs, dtype=np.int64).reshape(-1, 2)[order]
-    px, py = _polyline(partner_curves(x, y, partner_pairs))
-    spoke_pairs = [(hub, member) for hub in pic.hubs for member in hub.spokes]
-    sx: list[float | None] = []
-    sy: list[float | None] = []
-    for hub, member in spoke_pairs:
-        sx += [round(hub.x, 3), pic.x[member], None]
-        sy += [round(hub.y, 3), pic.y[member], None]
+    hub_xy = np.array([(h.x, h.y) for h in pic.hubs for _ in h.spokes]).reshape(-1, 2)
+    member_xy = np.array([(pic.x[m], pic.y[m]) for h in pic.hubs for m in h.spokes]).reshape(-1, 2)
     path_pairs = np.array(list(zip(pic.path[:-1], pic.path[1:])), dtype=np.int64).reshape(-1, 2)
-    hx, hy = _polyline(tree_curves(x, y, ring, path_pairs))
     scale = 0.6 if compact else 1.0
     sizes = [s * scale for s in _node_sizes(pic)]
     folded = [h > 0 for h in pic.hidden]
     reach = max(float(ring.max(initial=0)), 1.0) + (0.2 if compact else 0.45)
     labels = [] if compact else _label_indices(pic, reach)
     data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines", "name": "tree", "x": tx, "y": ty, "hoverinfo": "skip",
-         "line": {"color": TREE_EDGE, "width": 0.7 if compact else 1.0}},
-        {"type": "scatter", "mode": "lines", "name": "partnerships", "x": px, "y": py, "hoverinfo": "skip",
-         "line": {"color": f"rgba({PARTNER_RGB}, {_arc_alpha(len(partner_pairs)):.2f})", "width": 0.8 if compact else 1.3}},
-        {"type": "scatter", "mode": "lines", "name": "group-spokes", "x": sx, "y": sy, "hoverinfo": "skip",
-         "line": {"color": GROUP_EDGE, "width": 0.6 if compact else 0.9, "dash": "dot"}},
         {"type": "scatter", "mode": "markers", "name": "group-hubs", "x": [round(h.x, 3) for h in pic.hubs],
          "y": [round(h.y, 3) for h in pic.hubs], "hoverinfo": "skip" if compact else "text",
          "text": [f"<b>{t('topo.hub', lang).format(n=len(h.group_names))}</b><br>" + "<br>".join(h.group_names[:6]) for h in pic.hubs],
          "marker": {"symbol": "diamond", "size": 5 if compact else 8, "color": HUB_COLOUR, "line": {"color": "#070b18", "width": 1}}},
-        {"type": "scatter", "mode": "lines", "name": "path", "x": hx, "y": hy, "hoverinfo": "skip",
-         "line": {"color": GOLD, "width": 4}},
         {"type": "scatter", "mode": "markers", "name": "nodes", "x": pic.x, "y": pic.y, "customdata": pic.codes,
          "hoverinfo": "skip" if compact else "text",
          "text": [] if compact else [_hover(pic, i, lang) for i in range(pic.size)],
@@ -217,6 +199,13 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
          "x": [pic.x[pic.target]] if pic.target >= 0 else [], "y": [pic.y[pic.target]] if pic.target >= 0 else [],
          "marker": {"symbol": "circle-open", "size": 34 * scale, "color": GOLD, "line": {"width": 3}}},
     ]
+    shapes = [
+        _links("tree", svg_path(tree_controls(x, y, ring, tree_pairs)), TREE_EDGE, 0.7 if compact else 1.0),
+        _links("partnerships", svg_path(partner_controls(x, y, partner_pairs)),
+               f"rgba({PARTNER_RGB}, {_arc_alpha(len(partner_pairs)):.2f})", 0.8 if compact else 1.3),
+        _links("group-spokes", svg_path(np.stack([hub_xy, member_xy], axis=1)), GROUP_EDGE, 0.6 if compact else 0.9, "dot"),
+        _links("path", svg_path(tree_controls(x, y, ring, path_pairs)), GOLD, 4.0),
+    ]
     meta = {"pre": pic.pre, "end": pic.end, "parent": pic.parent, "health": pic.health, "colours": list(HEALTH_COLOURS)}
     return {
         "data": data,
@@ -228,6 +217,7 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
             hovermode="closest",
             hoverlabel={"bgcolor": "#0d1428", "bordercolor": GOLD, "font": {"color": TEXT, "size": 14}},
             uirevision=f"topology-{pic.codes[0]}",
+            shapes=[shape for shape in shapes if shape["path"]],
             meta={"topology": meta},
         ),
     }

@@ -19,10 +19,10 @@ NODES = """() => {
     const gd = document.querySelector('#topology-graph .js-plotly-plot');
     const nodes = gd.data.find(t => t.name === 'nodes');
     const m = gd.layout.meta.topology;
-    const path = gd.data.find(t => t.name === 'path');
+    const path = (gd.layout.shapes || []).find(s => s.name === 'path');
     const target = gd.data.find(t => t.name === 'target');
     return {codes: nodes.customdata, pre: m.pre, end: m.end, parent: m.parent,
-            path: path.x.filter(v => v !== null).length, target: target.x.length};
+            path: path ? path.path.split('M').length - 1 : 0, target: target.x.length};
 }"""
 
 
@@ -49,18 +49,20 @@ def open_topology(browser: Any, server: LiveServer, query: str = "") -> Any:
 
 
 def click_node(page: Any, index: int) -> None:
-    """A click where Plotly draws node ``index`` (Plotly picks the point under the mouse)."""
+    """A click where Plotly draws node ``index``, once Plotly's hover is on that node (it clicks what it hovers)."""
     box = page.evaluate(
         """(i) => {
             const gd = document.querySelector('#topology-graph .js-plotly-plot');
             const t = gd.data.findIndex(t => t.name === 'nodes');
             const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
-            return {x: r.left + xa._offset + xa.l2p(gd.data[t].x[i]), y: r.top + ya._offset + ya.l2p(gd.data[t].y[i])};
+            return {x: r.left + xa._offset + xa.l2p(gd.data[t].x[i]), y: r.top + ya._offset + ya.l2p(gd.data[t].y[i]),
+                    code: gd.data[t].customdata[i]};
         }""",
         index,
     )
+    page.mouse.move(5, 5)
     page.mouse.move(box["x"], box["y"])
-    page.wait_for_selector("#topology-graph .hoverlayer .hovertext", timeout=10_000)
+    page.wait_for_selector(f"#topology-graph .hoverlayer .hovertext:has-text('{box['code']}')", timeout=10_000)
     page.mouse.click(box["x"], box["y"])
 
 
@@ -102,7 +104,8 @@ def test_search_jumps_to_an_organisation_and_the_breadcrumb_leads_back(topo_serv
         crumbs = page.locator("#topology-crumbs .crumb").all_inner_texts()
         assert crumbs == [tree.nodes[i].name for i in reversed(tree.ancestors[node.id])], "the whole path from the top"
         state = page.evaluate(NODES)
-        assert node.code in state["codes"] and state["target"] == 1 and state["path"] > 0
+        assert node.code in state["codes"] and state["target"] == 1
+        assert state["path"] >= 2, "the highlighted path runs from the centre through the parent to the organisation"
         assert node.code in page.locator("#topology-detail").inner_text()
         page.locator("#topology-crumbs .crumb").first.click()
         page.wait_for_function(
