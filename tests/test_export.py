@@ -17,7 +17,7 @@ from dashboard.importer import ImportFiles, run_import
 from dashboard.seed import seed_demo
 from dashboard.store import open_store
 from dashboard.tree import OrgTree
-from tests.import_support import ROOT, checksums, sample_store
+from tests.import_support import ROOT, assert_constraints_hold, checksums, sample_store
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,7 @@ def test_round_trip(demo: Engine, tmp_path: Path, fmt: str, lang: str) -> None:
     outcome = run_import(copy, exported(tmp_path / "one", fmt))
     assert outcome.written, outcome.plan.report.lines()[:5]
     assert content(copy) == content(demo)
+    assert_constraints_hold(copy)
     export_subtree(copy, tmp_path / "two", lang=lang, formats=("csv",))
     export_subtree(demo, tmp_path / "one-csv", lang=lang, formats=("csv",))
     for kind in ("orgs", "members", "links"):

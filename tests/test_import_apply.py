@@ -18,7 +18,16 @@ from dashboard.seed import seed_demo
 from dashboard.store import open_store
 from dashboard.tokens import create_token
 from dashboard.tree import OrgTree
-from tests.import_support import ROOT, SAMPLES, checksums, member_row, sample_files, sample_rows, sample_store
+from tests.import_support import (
+    ROOT,
+    SAMPLES,
+    assert_constraints_hold,
+    checksums,
+    member_row,
+    sample_files,
+    sample_rows,
+    sample_store,
+)
 
 SAMPLE_FILES = ImportFiles(SAMPLES / "orgs.csv", SAMPLES / "members.csv", SAMPLES / "links.csv")
 
@@ -41,6 +50,17 @@ def test_samples_into_an_empty_database(tmp_path: Path) -> None:
         member = conn.execute(text("SELECT stage, gender, ethnicity, education, post, join_date FROM members WHERE code='SX00003'")).one()
     assert region_types == ["text"]
     assert tuple(member) == ("full", "M", "She", "postgraduate", "secretary", "1996-04-21")
+    assert_constraints_hold(engine)
+
+
+def test_the_checks_catch_what_the_constraints_would(tmp_path: Path) -> None:
+    engine = sample_store(tmp_path / "x.db")
+    with engine.begin() as conn:  # a row the constraints refuse makes the re-evaluation fail
+        conn.execute(text("PRAGMA ignore_check_constraints=ON"))
+        conn.execute(text("UPDATE members SET gender = 'X' WHERE code = 'SX00001'"))
+        conn.execute(text("PRAGMA ignore_check_constraints=OFF"))
+    with pytest.raises(Exception, match="CHECK constraint failed"):
+        assert_constraints_hold(engine)
 
 
 def test_reimporting_the_same_files_changes_nothing(tmp_path: Path) -> None:
@@ -164,6 +184,7 @@ def test_a_new_top_replaces_the_demo_without_reusing_its_ids(tmp_path: Path) -> 
         assert conn.execute(text("SELECT count(*) FROM member_groups WHERE home_org_id IS NOT NULL")).scalar() == 0
     tree = OrgTree.load(engine)
     assert len(tree) == 14 and Aggregator.rebuild(engine, tree).snapshot(tree.root_id)["members"] == 42
+    assert_constraints_hold(engine)
 
 
 def test_a_failure_while_writing_leaves_everything_as_it_was(tmp_path: Path) -> None:
