@@ -56,6 +56,7 @@
   function fmtPercent(x) {
     return (x === null || x === undefined) ? "—" : (x * 100).toFixed(1) + "%";
   }
+  window.lianxinFormat = { count: fmtCount, percent: fmtPercent };   // for the views' own scripts
 
   // --- KPI tiles -----------------------------------------------------------------------------
 
@@ -65,7 +66,8 @@
     var m = kpi.meetings || {};
     var tr = kpi.transfers || {};
     return {
-      members: kpi.members, organisations: kpi.organisations, branches: kpi.branches,
+      members: kpi.members, full_members: kpi.full_members, probationary: kpi.probationary,
+      organisations: kpi.organisations, branches: kpi.branches,
       active_today: kpi.active_today, active_15m: kpi.active_15m,
       events_today: kpi.events_today, events_total: kpi.events_total, events_per_min: kpi.events_per_min,
       study_points_today: kpi.study_points_today,

@@ -1,4 +1,9 @@
-"""Member-structure and progress charts as Plotly figure dicts (no data access)."""
+"""Member-structure charts as Plotly figure dicts (no data access).
+
+Each trace carries its category keys in ``customdata`` (and the i18n prefix of
+their labels in ``meta``), so the page can restyle the values from a frame's
+``structure`` without the figure being sent again (assets/wall.js).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,9 @@ def donut(counts: Mapping[str, int | None], prefix: str, lang: str, height: int)
                 "type": "pie",
                 "labels": _labels(prefix, keys, lang),
                 "values": values,
-                "hole": 0.62,
+                "customdata": keys,
+                "meta": prefix,
+                "hole": 0.66,
                 "sort": False,
                 "direction": "clockwise",
                 "marker": {"colors": [RED, GOLD, *SERIES[2:]], "line": {"color": "#0d1428", "width": 2}},
@@ -35,7 +42,7 @@ def donut(counts: Mapping[str, int | None], prefix: str, lang: str, height: int)
         ],
         "layout": figure_layout(
             height=height,
-            annotations=[{"text": centre, "showarrow": False, "font": {"size": 16, "color": TEXT}}],
+            annotations=[{"text": centre, "showarrow": False, "font": {"size": 15, "color": TEXT}}],
         ),
     }
 
@@ -52,6 +59,7 @@ def hbar(counts: Mapping[str, int | None], prefix: str, lang: str, height: int, 
                 "orientation": "h",
                 "y": _labels(prefix, keys, lang),
                 "x": values,
+                "customdata": keys,
                 "text": [fmt_percent(v / total) for v in values],
                 "textposition": "outside",
                 "cliponaxis": False,
@@ -70,21 +78,31 @@ def hbar(counts: Mapping[str, int | None], prefix: str, lang: str, height: int, 
     }
 
 
-def funnel(counts: Mapping[str, int | None], lang: str) -> dict[str, Any]:
-    """The recruitment pipeline, applicant to full member."""
+def columns(counts: Mapping[str, int | None], height: int, colour: str = GOLD) -> dict[str, Any]:
+    """Vertical bars in the given order (age bands), the share printed above each; labels are the keys."""
     keys = list(counts)
+    values = [counts[k] or 0 for k in keys]
+    total = sum(values) or 1
     return {
         "data": [
             {
-                "type": "funnel",
-                "y": _labels("pipeline", keys, lang),
-                "x": [counts[k] or 0 for k in keys],
-                "textinfo": "value",
-                "textfont": {"size": 14},
-                "marker": {"color": [SERIES[i % len(SERIES)] for i in range(len(keys))]},
-                "connector": {"line": {"color": GRID}},
-                "hovertemplate": "%{y}: %{x:,}<extra></extra>",
+                "type": "bar",
+                "x": keys,
+                "y": values,
+                "customdata": keys,
+                "text": [fmt_percent(v / total) for v in values],
+                "textposition": "outside",
+                "cliponaxis": False,
+                "textfont": {"size": 13, "color": TEXT},
+                "marker": {"color": colour},
+                "hovertemplate": "%{x}: %{y:,}<extra></extra>",
             }
         ],
-        "layout": figure_layout(margin={"l": 8, "r": 8, "t": 4, "b": 4}, yaxis={"automargin": True, "tickfont": {"size": 14}}),
+        "layout": figure_layout(
+            height=height,
+            margin={"l": 4, "r": 4, "t": 22, "b": 4},
+            bargap=0.3,
+            yaxis={"visible": False},
+            xaxis={"type": "category", "automargin": True, "tickfont": {"size": 14, "color": MUTED}},
+        ),
     }
