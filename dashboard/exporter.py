@@ -162,16 +162,20 @@ def _links_sheet(engine: Engine, tree: OrgTree, inside: set[int], lang: str) -> 
 
 
 def _kpi_sheet(aggregator: Aggregator, tree: OrgTree, ids: list[int], scope: Scope, lang: str) -> Sheet:
-    """One row per organisation: its subtree's current KPIs, nested ones flattened to ``a.b`` columns."""
-    snapshots = [_flat(mask_counts(aggregator.snapshot(i), scope)) for i in ids]
-    keys = list(dict.fromkeys(k for snap in snapshots for k in snap))
+    """One row per organisation: its subtree's current KPIs, nested ones flattened to ``a.b`` columns.
+
+    Every snapshot has the same keys, so the top's give the columns; rows are computed as they are written.
+    """
+    keys = list(_flat(aggregator.snapshot(ids[0])))
     heading = [KPI_LEADING[k][0 if lang == "zh" else 1] for k in KPI_LEADING] + keys
-    rows = [
-        [tree.nodes[i].code, tree.nodes[i].name, _label(ORG_KIND, tree.nodes[i].kind, lang),
-         *("" if snap.get(k) is None else snap[k] for k in keys)]
-        for i, snap in zip(ids, snapshots)
-    ]
-    return Sheet("kpis", heading, rows)
+
+    def rows() -> Iterator[list[Any]]:
+        for org_id in ids:
+            snap = _flat(mask_counts(aggregator.snapshot(org_id), scope))
+            node = tree.nodes[org_id]
+            yield [node.code, node.name, _label(ORG_KIND, node.kind, lang), *("" if snap.get(k) is None else snap[k] for k in keys)]
+
+    return Sheet("kpis", heading, rows())
 
 
 def _flat(snapshot: dict[str, Any], prefix: str = "") -> dict[str, Any]:
