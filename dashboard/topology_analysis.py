@@ -15,8 +15,8 @@ a hundred thousand).
   the graph of organisations (partners plus every organisation sharing a
   member group), so the value is "linked to N organisations".
 * **Isolated branches** are branches with no cross-link anywhere in their
-  subtree (their 党小组 included) and activity today no better than the
-  median branch, least active first, larger first on ties.
+  subtree (their 党小组 included) and less activity today than the median
+  branch (or none at all), least active first, larger first on ties.
 
 Links change rarely, so the graph part is recomputed only when they do; the
 isolation ranking also depends on today's activity and is cheap (numpy over
@@ -155,7 +155,7 @@ def analyse_links(index: TreeIndex, links: CrossLinks) -> LinkAnalysis:
 
 
 def isolated_branches(index: TreeIndex, is_branch: np.ndarray, linked: np.ndarray, health: Health) -> Ranking:
-    """Branches with no cross-link in their subtree and at most the median branch's activity today."""
+    """Branches with no cross-link in their subtree and less activity today than the median branch (or none)."""
     has_link = np.concatenate([[0], np.cumsum(linked)])
     branches = np.flatnonzero(is_branch)
     alone = branches[has_link[index.end[branches]] == has_link[branches]]
@@ -164,7 +164,7 @@ def isolated_branches(index: TreeIndex, is_branch: np.ndarray, linked: np.ndarra
     if not len(alone):
         return Ranking(np.zeros(0, dtype=np.int64), np.zeros(0))
     share = np.nan_to_num(health.active_share[alone], nan=0.0)
-    quiet = share <= np.median(np.nan_to_num(health.active_share[branches], nan=0.0))
+    quiet = (share < np.median(np.nan_to_num(health.active_share[branches], nan=0.0))) | (share == 0)
     alone, share, members = alone[quiet], share[quiet], members[quiet]
     order = np.lexsort((alone, -members, share))
     return Ranking(alone[order], share[order])

@@ -197,7 +197,7 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
          "textfont": {"color": TEXT, "size": LABEL_SIZE}, "cliponaxis": False},
         {"type": "scatter", "mode": "markers", "name": "target", "hoverinfo": "skip",
          "x": [pic.x[pic.target]] if pic.target >= 0 else [], "y": [pic.y[pic.target]] if pic.target >= 0 else [],
-         "marker": {"symbol": "circle-open", "size": 34 * scale, "color": GOLD, "line": {"width": 3}}},
+         "marker": {"symbol": "circle-open", "size": 34 * scale, "color": TEXT, "line": {"width": 3}}},
     ]
     shapes = [
         _links("tree", svg_path(tree_controls(x, y, ring, tree_pairs)), TREE_EDGE, 0.7 if compact else 1.0),
