@@ -146,8 +146,7 @@ def _plan_members(engine: Engine, table: Table, tree: TreePlan, stored: StoredSt
     stored_members = read_members(engine)
     given = {c for c in KEPT_WHEN_ABSENT if c in table.headers}
     roster = plan_roster(rows, stored_members, given, tree, stored)
-    untouched = ~stored_members["code"].isin(rows["code"]).to_numpy() & ~stored_members["id"].isin(roster.removed_ids).to_numpy()
-    after = pd.concat([stored_members.loc[untouched, ["org_id", "stage"]], rows[["org_id", "stage"]]], ignore_index=True)
+    after = pd.concat([stored_members.loc[roster.kept, ["org_id", "stage"]], rows[["org_id", "stage"]]], ignore_index=True)
     check_branches(full_members_by_org(stored_members), full_members_by_org(after), tree, stored, report,
                    orgs_table.label, table.label, orgs_table.header("kind"))
     return roster

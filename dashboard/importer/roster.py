@@ -47,6 +47,7 @@ class RosterPlan:
     removed_ids: np.ndarray
     moves: list[Move] = field(default_factory=list)
     unchanged: int = 0
+    kept: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))  # stored rows neither in the file nor removed
 
     @classmethod
     def untouched(cls) -> RosterPlan:
@@ -81,14 +82,16 @@ def plan_roster(
             now["org_id"].to_numpy()[moved], _codes(tree, now["org_id"].to_numpy()[moved]),
         )
     ]
-    in_scope = stored_members["org_id"].isin(tree.scope_ids).to_numpy()
-    removed = in_scope & ~stored_members["code"].isin(rows["code"]).to_numpy()
+    in_file = np.zeros(len(stored_members), dtype=bool)
+    in_file[at[existing]] = True
+    removed = stored_members["org_id"].isin(tree.scope_ids).to_numpy() & ~in_file
     return RosterPlan(
         added=added[["id", *MEMBER_FIELDS]],
         changed=changed[["id", *MEMBER_FIELDS]],
         removed_ids=stored_members["id"].to_numpy()[removed],
         moves=moves,
         unchanged=int((~differs).sum()),
+        kept=~in_file & ~removed,
     )
 
 
