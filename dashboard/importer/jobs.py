@@ -38,26 +38,6 @@ CHECK_STAGES = {"read orgs": 0.05, "read members": 0.55, "read links": 0.05, "ch
 APPLY_STAGES = {"read orgs": 0.03, "read members": 0.25, "read links": 0.02, "check": 0.15, "write": 0.45, "reload": 0.10}
 
 
-_registry: dict[int, ImportJobs] = {}
-_registry_lock = threading.Lock()
-
-
-def jobs_for(runtime: Runtime) -> ImportJobs:
-    """The import jobs of a running system (one set per Runtime, shared by the API and the admin page)."""
-    with _registry_lock:
-        jobs = _registry.get(id(runtime))
-        if jobs is None:
-            audit = runtime.audit
-
-            def record(actor: str, action: str, ok: bool, detail: dict[str, Any]) -> None:
-                audit.record(actor, action, target=", ".join(detail.get("files", {}).values()) or None, ok=ok,
-                             detail=detail)
-
-            jobs = _registry[id(runtime)] = ImportJobs(runtime.engine, runtime.reload, record)
-            atexit.register(jobs.close)  # delete the uploaded files on the way out
-        return jobs
-
-
 # (actor, action, ok, detail): how a finished apply is written to the audit log
 Audit = Callable[[str, str, bool, dict[str, Any]], None]
 
@@ -256,3 +236,23 @@ class ImportJobs:
         for job_id, job in list(self._jobs.items()):
             if job.touched < cutoff and job.state not in ("checking", "applying"):
                 self.discard(job_id)
+
+
+_registry: dict[int, ImportJobs] = {}
+_registry_lock = threading.Lock()
+
+
+def jobs_for(runtime: Runtime) -> ImportJobs:
+    """The import jobs of a running system (one set per Runtime, shared by the API and the admin page)."""
+    with _registry_lock:
+        jobs = _registry.get(id(runtime))
+        if jobs is None:
+            audit = runtime.audit
+
+            def record(actor: str, action: str, ok: bool, detail: dict[str, Any]) -> None:
+                audit.record(actor, action, target=", ".join(detail.get("files", {}).values()) or None, ok=ok,
+                             detail=detail)
+
+            jobs = _registry[id(runtime)] = ImportJobs(runtime.engine, runtime.reload, record)
+            atexit.register(jobs.close)  # delete the uploaded files on the way out
+        return jobs

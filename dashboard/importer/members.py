@@ -64,7 +64,7 @@ def parse_members(table: Table, tree: TreePlan, report: Report, today: dt.date) 
     phone = cells(table, "phone")
     report_rows(report, table, malformed(phone, PHONE_PATTERN), "bad_phone", "phone", value_at(phone))
 
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "code": code.to_numpy(dtype=object),
         "name": name.to_numpy(dtype=object),
         "org_id": org_ids,
@@ -76,7 +76,6 @@ def parse_members(table: Table, tree: TreePlan, report: Report, today: dt.date) 
         "phone": phone.to_numpy(dtype=object),
         "row": table.rows,
     })[keep].reset_index(drop=True)
-    return frame
 
 
 def _usable_codes(table: Table, code: pd.Series, report: Report) -> np.ndarray:
