@@ -1,4 +1,8 @@
-"""/login and /admin in Chromium: signing in, managing users and tokens, and hostile input in every text field."""
+"""/login and /admin in Chromium: signing in, managing users and tokens, and hostile input in every text field.
+
+The pages run under the app's Content-Security-Policy (no eval), so the tests
+wait with Playwright's locators, never with ``wait_for_function``.
+"""
 
 from __future__ import annotations
 
@@ -71,12 +75,12 @@ def test_signing_in_and_managing_users_and_tokens(live_server: LiveServer, brows
     token_id = db(live_server, "SELECT id FROM tokens WHERE label = 'lobby screen'")[0][0]
     page.fill("#admin-token-revoke-id", str(token_id))
     page.click("#admin-token-revoke")
-    page.wait_for_function(f"document.querySelector('#admin-tokens-table').innerText.includes('lobby screen')")
+    page.locator("#admin-tokens-table tr", has_text="lobby screen").locator("td", has_text="✓").wait_for()
     assert db(live_server, f"SELECT revoked FROM tokens WHERE id = {token_id}") == [(1,)]
 
     page.click(f"#admin-tabs >> text={TAB_LABELS['audit']}")
     page.click("#admin-audit-refresh")
-    page.wait_for_function("document.querySelector('#admin-audit-table').innerText.includes('token.revoke')")
+    page.locator("#admin-audit-table td", has_text="token.revoke").first.wait_for()
     context.close()
 
 
