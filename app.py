@@ -23,7 +23,7 @@ from dash import Dash, page_container
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from callbacks import admin, kpi, live, login, topology, wall
+from callbacks import admin, kpi, live, login, tablet, topology, wall
 from callbacks import map as map_view
 from callbacks import admin_import
 from callbacks.context import ViewContext
@@ -167,6 +167,7 @@ def build_app(runtime: Runtime, regions: RegionMap, extra_views: Sequence[ViewRe
     kpi.register(ctx)
     map_view.register(ctx)
     topology.register(ctx)
+    tablet.register(ctx)
     live.register(ctx)
     for register in extra_views:
         register(ctx)
