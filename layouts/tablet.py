@@ -135,7 +135,7 @@ def trend_figure(trend: Sequence[int], lang: str) -> dict[str, Any]:
         "layout": figure_layout(
             height=TREND_H,
             margin={"l": 56, "r": 12, "t": 8, "b": 36},
-            xaxis={"ticksuffix": " min" if lang == "en" else " 分钟", "tickfont": {"size": 13, "color": MUTED}, "zeroline": False, "gridcolor": "#1d2946"},
+            xaxis={"ticksuffix": " " + t("unit.minutes", lang), "tickfont": {"size": 13, "color": MUTED}, "zeroline": False, "gridcolor": "#1d2946"},
             yaxis={"tickfont": {"size": 13, "color": MUTED}, "rangemode": "tozero", "gridcolor": "#1d2946"},
         ),
     }
