@@ -156,6 +156,9 @@ def test_an_api_import_is_live_at_once(server: LiveServer, tmp_path: Path) -> No
     status = api_import(server, {kind: as_csv(rows) for kind, rows in files.items()})
     assert status["state"] == "done" and status["summary"]["members"]["added"] == 4, status
     assert snapshot(server, branch[0])["full_members"] == before + 4  # no restart
+    with _engine(server).connect() as conn:
+        audited = conn.execute(text("SELECT actor, outcome, target FROM audit_log WHERE action = 'import.apply'")).all()
+    assert ("env-admin-token", "ok", "orgs.csv, members.csv, links.csv") in [tuple(a) for a in audited]
 
 
 def test_a_cli_import_is_picked_up_by_the_reload_endpoint(server: LiveServer, tmp_path: Path) -> None:
