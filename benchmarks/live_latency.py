@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_harness import Server  # noqa: E402
 from benchmarks.live_fanout import percentile, start_simulator  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, wait_until  # noqa: E402
 
 OBSERVE = """() => {
   window.__seen = {};
@@ -68,9 +68,8 @@ def main() -> None:
                         sent_ms = time.time() * 1000
                         ws.send(json.dumps(event))
                         ws.recv()
-                        deadline = time.monotonic() + 10
                         for page in pages:
-                            page.wait_for_function(f"() => window.__seen[{json.dumps(title)}] !== undefined", timeout=max(1, deadline - time.monotonic()) * 1000)
+                            wait_until(page, f"window.__seen[{json.dumps(title)}] !== undefined", timeout_s=10)
                             latencies.append(page.evaluate(f"() => window.__seen[{json.dumps(title)}]") - sent_ms)
                         time.sleep(0.5)
                 browser.close()

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,6 +161,18 @@ def postgres_url() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def wait_until(page: Any, expression: str, timeout_s: float = 30) -> None:
+    """Poll a page expression until it is true.
+
+    Not Playwright's ``wait_for_function``: it polls with eval, which the
+    pages' Content-Security-Policy forbids (docs/security.md).
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(f"() => {expression}"):
+        assert time.monotonic() < deadline, f"not true within {timeout_s} s: {expression}"
+        page.wait_for_timeout(100)
 
 
 @pytest.fixture(autouse=True, scope="session")

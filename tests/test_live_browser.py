@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wait_until
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_the_page_reconnects_after_a_server_restart_without_reloading(restartabl
         restartable.kill()
         restartable.start()
         title = f"重连后通知-{uuid.uuid4().hex[:6]}"
-        page.wait_for_function(f"() => window.lianxinLive.frames > {frames_before} + 2", timeout=40_000)
+        wait_until(page, f"window.lianxinLive.frames > {frames_before} + 2", timeout_s=40)
         send_notice(restartable, top_code(restartable), title)
         page.wait_for_selector(f"#alerts >> text={title}", timeout=15_000)
         assert page.evaluate("window.__sameDocument === true"), "the page was reloaded; it should have reconnected"
