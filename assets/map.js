@@ -1,11 +1,13 @@
 /* Lianxin map: the live parts of the region figure made by layouts/map.py.
 
    The figure arrives once, with everything this script needs in layout.meta.map. Afterwards:
-   - frames' map_regions recolour the regions (Plotly.restyle of fillcolor: a style-only edit,
-     no geometry sent or recalculated), in the KPI chosen on the page;
-   - map_flashes, map_transfers and map_notices are drawn on a canvas laid over the plot
-     (flashes fade, transfer lines fly from source to destination, notices pulse), positioned
-     with the figure's own axes, so nothing animated ever goes through Plotly;
+   - frames' map_regions recolour the regions in the KPI chosen on the page, at most once a second:
+     each region's fillcolor is set in the figure's data and on its SVG path (what Plotly.restyle
+     would do, without its pass over every trace's defaults); no geometry is sent or recalculated;
+   - map_flashes, map_transfers and map_notices are drawn on a layer over the plot (flashes fade,
+     comets fly along transfer lines from source to destination, notices pulse), positioned with
+     the figure's own axes and animated by the compositor, so nothing animated goes through Plotly
+     or runs script per animation frame;
    - on /map (meta.drill), a click on a region zooms to it and asks the server for its
      organisations (dcc.Store map-drill -> callbacks/map.py -> map-orgs), drawn as markers
      that open /org/CODE; "back" returns to the whole map. Frames never undo the selection.
@@ -17,16 +19,19 @@
   var SPREAD_MS = 250;          // a frame's flashes are spread over one frame period
   var FLASH_MAX_AGE_MS = 3000;  // flashes older than this (a reconnect's full frame) are not shown
   var LINE_PERIOD_MS = 2400;    // one flight along a transfer line
-  var LINE_FADE_MS = 600;       // lines grow in and fade out
-  var DRAW_EVERY_MS = 33;       // ~30 drawings a second is smooth enough and half the work
+  var LINE_FADE_MS = 600;       // a closed transfer's line fades out
+  var COMET_STEPS = 24;         // keyframes along a line's curve
   var DIM_ALPHA = 0.28;         // regions outside a drilled-into one
+  var REPAINT_MS = 1000;        // live recolouring of the regions, at most this often
+  var FLASHES_PER_FRAME = 10;   // of a frame's flashes (the newest): ~40 a second, ~64 alive at once
+  var MAX_FLASHES = 64;         // flashes alive at once (the pool), the oldest reused first
   var GRID = "#1d2946";
 
   var S = {
     gd: null, meta: null, kpi: null, codes: [], index: {}, values: null,
-    notices: [], lines: {}, flashes: [], orgs: null, drill: null,
-    applied: { fill: [], lineColour: [], lineWidth: [] },
-    fullRange: null, raf: 0, lastDraw: 0, size: null,
+    notices: [], lines: {}, orgs: null, drill: null,
+    applied: { fill: [], lineColour: [], lineWidth: [] }, paths: null, repaintAt: 0, repaintTimer: 0,
+    fullRange: null,
     stats: { frames: 0, restyles: 0, flashes: 0, lines: 0, drills: 0, markers: 0 }
   };
   window.lianxinMap = S;       // for tests and the curious
@@ -100,30 +105,58 @@
 
   // --- region colours, outlines and the legend --------------------------------------------------
 
+  // Each region's fill path, by trace index, from Plotly's own data binding (null if that ever changes).
+  function fillPaths() {
+    var paths = [];
+    S.gd.querySelectorAll(".scatterlayer .trace").forEach(function (g) {
+      var cd = g.__data__, path = g.querySelector("path.js-fill");
+      if (cd && cd[0] && cd[0].trace && path) paths[cd[0].trace.index] = path;
+    });
+    return paths.length === S.codes.length ? paths : null;
+  }
+
+  function setFills(idx, fills) {
+    if (S.paths === null) S.paths = fillPaths();
+    if (!S.paths) { window.Plotly.restyle(S.gd, { fillcolor: fills }, idx); return; }
+    idx.forEach(function (i, k) {
+      S.gd.data[i].fillcolor = fills[k];
+      if (S.gd._fullData[i]) S.gd._fullData[i].fillcolor = fills[k];
+      S.paths[i].style.fill = fills[k];
+      S.paths[i].style.fillOpacity = 1;   // the colour carries its alpha; Plotly may have split it out
+    });
+  }
+
+  // Frames ask for a recolouring; it happens at most every REPAINT_MS (a repaint of the whole map).
+  function recolourSoon() {
+    if (S.repaintTimer) return;
+    var wait = Math.max(0, S.repaintAt + REPAINT_MS - performance.now());
+    S.repaintTimer = setTimeout(function () { S.repaintTimer = 0; recolour(); }, wait);
+  }
+
   function recolour() {
     if (!S.gd) return;
+    S.repaintAt = performance.now();
     var col = kpiInfo(S.kpi).i;
     var values = S.values || {};
     var picked = S.codes.map(function (c) { var row = values[c]; return row ? row[col] : null; });
     var top = scaleTop(S.kpi, picked);
     var marked = {};
     S.notices.forEach(function (n) { marked[n[0]] = S.meta.notice[n[1]] || S.meta.notice.info; });
-    var idx = [], fill = [], lc = [], lw = [];
+    var fillIdx = [], fills = [], lineIdx = [], lc = [], lw = [];
     S.codes.forEach(function (code, i) {
       var v = picked[i];
       var rgb = (v === null || v === undefined) ? parseRgb(S.meta.noData) : colourAt(v / top);
       var f = rgba(rgb, S.drill && S.drill !== code ? DIM_ALPHA : 1);
       var c = marked[code] || GRID, w = marked[code] ? 2.5 : 0.8;
       if (S.drill === code && !marked[code]) { c = "#f3c14b"; w = 2; }
-      if (f !== S.applied.fill[i] || c !== S.applied.lineColour[i] || w !== S.applied.lineWidth[i]) {
-        idx.push(i); fill.push(f); lc.push(c); lw.push(w);
-        S.applied.fill[i] = f; S.applied.lineColour[i] = c; S.applied.lineWidth[i] = w;
+      if (f !== S.applied.fill[i]) { fillIdx.push(i); fills.push(f); S.applied.fill[i] = f; }
+      if (c !== S.applied.lineColour[i] || w !== S.applied.lineWidth[i]) {
+        lineIdx.push(i); lc.push(c); lw.push(w);
+        S.applied.lineColour[i] = c; S.applied.lineWidth[i] = w;
       }
     });
-    if (idx.length) {
-      window.Plotly.restyle(S.gd, { fillcolor: fill, "line.color": lc, "line.width": lw }, idx);
-      S.stats.restyles += 1;
-    }
+    if (fillIdx.length) { setFills(fillIdx, fills); S.stats.restyles += 1; }
+    if (lineIdx.length) window.Plotly.restyle(S.gd, { "line.color": lc, "line.width": lw }, lineIdx);  // outlines: rare
     S.regionTop = top;
     legend();
   }
@@ -139,15 +172,18 @@
     box.querySelector(".map-legend-max").textContent = fmtKpi(S.kpi, top);
   }
 
-  // --- the overlay: canvas for what moves, SVG for markers, legend, counter, tooltip -----------------
+  // --- the overlay: live layer, SVG for markers, legend, counter, tooltip ------------------------------
 
   function buildOverlay() {
     var host = S.gd.parentNode;
     var old = host.querySelector(".map-overlay");
     if (old) old.remove();
     var ov = el("div", "map-overlay" + (S.meta.drill ? " interactive" : ""));
-    var canvas = el("canvas", "map-fx");
-    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    var ns = "http://www.w3.org/2000/svg";
+    var lines = document.createElementNS(ns, "svg");
+    lines.setAttribute("class", "map-lines");
+    var fx = el("div", "map-fx");
+    var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("class", "map-markers");
     var lg = el("div", "map-legend");
     lg.appendChild(el("div", "map-legend-title"));
@@ -178,9 +214,12 @@
       counter.appendChild(item);
     });
     var tip = el("div", "map-tip");
-    [canvas, svg, lg, kinds, counter, tip].forEach(function (n) { ov.appendChild(n); });
+    [lines, fx, svg, lg, kinds, counter, tip].forEach(function (n) { ov.appendChild(n); });
     host.appendChild(ov);
-    S.overlay = ov; S.canvas = canvas; S.svg = svg; S.tip = tip;
+    S.overlay = ov; S.linesSvg = lines; S.fx = fx; S.svg = svg; S.tip = tip;
+    S.flashPool = [];
+    S.flashNext = 0;
+    for (var i = 0; i < MAX_FLASHES; i++) S.flashPool.push(fx.appendChild(el("i", "map-flash")));
     counterValues(S.meta.transfers);
   }
 
@@ -195,44 +234,29 @@
     }
   }
 
-  function fitCanvas() {
-    var w = S.overlay.clientWidth, h = S.overlay.clientHeight;
-    if (!w || !h) return false;
-    var scale = S.overlay.getBoundingClientRect().width / w || 1;
-    var ratio = (window.devicePixelRatio || 1) * scale;
-    var key = w + "x" + h + "@" + ratio;
-    if (S.size !== key) {
-      S.size = key;
-      S.ratio = ratio;
-      S.canvas.width = Math.round(w * ratio);
-      S.canvas.height = Math.round(h * ratio);
-      S.canvas.style.width = w + "px";
-      S.canvas.style.height = h + "px";
-      S.svg.setAttribute("width", w);
-      S.svg.setAttribute("height", h);
-    }
-    return true;
+  /* --- what moves: flashes, flying lines, notice pulses --------------------------------------------
+     Each is a small element animated with the Web Animations API on transform and opacity only, which
+     the compositor runs by itself: no script and no repaint of the map per animation frame. (A canvas
+     redrawn 25 times a second cost a ~6 MB layer upload each time, which kept the page's main thread
+     waiting on the compositor for 100-200 ms at a time on a loaded machine.) */
+
+  function at(node, p) {
+    node.style.left = p[0].toFixed(1) + "px";
+    node.style.top = p[1].toFixed(1) + "px";
   }
 
-  // --- animation: flashes, flying lines, notice pulses ------------------------------------------
-
-  function animating() {
-    return S.flashes.length > 0 || Object.keys(S.lines).length > 0 || S.notices.length > 0;
-  }
-
-  function wake() {
-    if (!S.raf && S.gd && animating()) S.raf = window.requestAnimationFrame(frame);
-  }
-
-  function frame(now) {
-    S.raf = 0;
-    if (!S.gd || !document.body.contains(S.gd)) return;
-    if (now - S.lastDraw >= DRAW_EVERY_MS) {
-      S.lastDraw = now;
-      draw(performance.now());
-    }
-    if (animating()) S.raf = window.requestAnimationFrame(frame);
-    else draw(performance.now());  // clear what the last drawing left
+  // Flashes reuse a fixed pool of elements, oldest first: the set of layers never changes, and a new
+  // flash is only a new transform animation (where and how big) and a colour.
+  function flash(f, delay) {
+    var node = S.flashPool[S.flashNext];
+    S.flashNext = (S.flashNext + 1) % S.flashPool.length;
+    var p = project(f[0], f[1]), xy = "translate(" + p[0].toFixed(1) + "px," + p[1].toFixed(1) + "px) ";
+    node.style.color = S.meta.kinds[f[2]] ? S.meta.kinds[f[2]].colour : "#ffffff";
+    if (node._anim) node._anim.cancel();
+    node._anim = node.animate(
+      [{ transform: xy + "scale(0.25)", opacity: 1 }, { transform: xy + "scale(1)", opacity: 0 }],
+      { duration: FLASH_MS, delay: delay, easing: "ease-out", fill: "both" }
+    );
   }
 
   function curve(p0, p1) {
@@ -250,86 +274,67 @@
     return [u * u * p0[0] + 2 * u * t * c[0] + t * t * p1[0], u * u * p0[1] + 2 * u * t * c[1] + t * t * p1[1]];
   }
 
-  function drawLines(ctx, now) {
-    Object.keys(S.lines).forEach(function (key) {
-      var ln = S.lines[key];
-      var alpha = 1;
-      if (ln.gone) {
-        alpha = 1 - (now - ln.gone) / LINE_FADE_MS;
-        if (alpha <= 0) { delete S.lines[key]; return; }
-      }
-      var grow = Math.min(1, (now - ln.born) / LINE_FADE_MS);
-      var p0 = project(ln.v[0], ln.v[1]), p1 = project(ln.v[2], ln.v[3]);
-      var c = curve(p0, p1);
-      var rgb = parseRgb(ln.v[4] ? S.meta.transferColours.overdue : S.meta.transferColours.open);
-      ctx.strokeStyle = rgba(rgb, 0.4 * alpha);
-      ctx.lineWidth = 1.3;
-      ctx.beginPath();
-      ctx.moveTo(p0[0], p0[1]);
-      var steps = 24;
-      for (var s = 1; s <= steps * grow; s++) { var q = bezier(p0, c, p1, s / steps); ctx.lineTo(q[0], q[1]); }
-      ctx.stroke();
-      ctx.fillStyle = rgba(rgb, 0.9 * alpha);
-      ctx.beginPath(); ctx.arc(p0[0], p0[1], 2.2, 0, 2 * Math.PI); ctx.fill();
-      if (grow < 1) return;
-      ctx.beginPath(); ctx.arc(p1[0], p1[1], 3, 0, 2 * Math.PI); ctx.fill();
-      var t = ((now - ln.born) / LINE_PERIOD_MS + ln.phase) % 1;
-      for (var k = 0; k < 10; k++) {
-        var tk = t - k * 0.018;
-        if (tk < 0) break;
-        var p = bezier(p0, c, p1, tk);
-        ctx.fillStyle = rgba(rgb, alpha * (1 - k / 10));
-        ctx.beginPath(); ctx.arc(p[0], p[1], 3.2 - k * 0.25, 0, 2 * Math.PI); ctx.fill();
-      }
+  // One transfer line: a faint curve with its two ends (SVG, static) and a comet flying along it.
+  function drawLine(ln) {
+    var ns = "http://www.w3.org/2000/svg";
+    var p0 = project(ln.v[0], ln.v[1]), p1 = project(ln.v[2], ln.v[3]), c = curve(p0, p1);
+    var colour = ln.v[4] ? S.meta.transferColours.overdue : S.meta.transferColours.open;
+    var g = document.createElementNS(ns, "g");
+    g.setAttribute("class", "map-line" + (ln.v[4] ? " overdue" : ""));
+    g.style.color = colour;
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M" + p0.join(" ") + "Q" + c.join(" ") + " " + p1.join(" "));
+    g.appendChild(path);
+    [[p0, 2.2, "from"], [p1, 3, "to"]].forEach(function (end) {
+      var dot = document.createElementNS(ns, "circle");
+      dot.setAttribute("cx", end[0][0].toFixed(1));
+      dot.setAttribute("cy", end[0][1].toFixed(1));
+      dot.setAttribute("r", end[1]);
+      dot.setAttribute("class", end[2]);
+      g.appendChild(dot);
     });
+    S.linesSvg.appendChild(g);
+    var comet = el("i", "map-comet");
+    comet.style.color = colour;
+    S.fx.appendChild(comet);
+    var keys = [];
+    for (var k = 0; k <= COMET_STEPS; k++) {
+      var q = bezier(p0, c, p1, k / COMET_STEPS);
+      keys.push({ transform: "translate(" + q[0].toFixed(1) + "px," + q[1].toFixed(1) + "px)", opacity: k === COMET_STEPS ? 0 : 1 });
+    }
+    comet.animate(keys, { duration: LINE_PERIOD_MS, iterations: Infinity, delay: -ln.phase * LINE_PERIOD_MS });
+    ln.nodes = [g, comet];
   }
 
-  function drawFlashes(ctx, now) {
-    var alive = [];
-    S.flashes.forEach(function (f) {
-      var age = now - f.at;
-      if (age >= FLASH_MS) return;
-      alive.push(f);
-      if (age < 0) return;
-      var k = age / FLASH_MS;
-      var p = project(f.lon, f.lat);
-      var rgb = parseRgb(S.meta.kinds[f.kind] ? S.meta.kinds[f.kind].colour : "#ffffff");
-      ctx.strokeStyle = rgba(rgb, 0.9 * (1 - k));
-      ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.arc(p[0], p[1], 3 + 16 * k, 0, 2 * Math.PI); ctx.stroke();
-      ctx.fillStyle = rgba(rgb, 1 - k);
-      ctx.strokeStyle = "rgba(7,11,24," + (0.8 * (1 - k)) + ")";
-      ctx.lineWidth = 1;
-      ctx.beginPath(); ctx.arc(p[0], p[1], 2.5 + 1.5 * (1 - k), 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+  function removeLine(ln) {
+    (ln.nodes || []).forEach(function (node) {
+      var anim = node.animate([{ opacity: 1 }, { opacity: 0 }], { duration: LINE_FADE_MS, fill: "forwards" });
+      anim.onfinish = function () { node.remove(); };
     });
-    S.flashes = alive;
+    ln.nodes = null;
   }
 
-  function drawNotices(ctx, now) {
+  function drawNotices() {
+    S.fx.querySelectorAll(".map-notice").forEach(function (node) { node.remove(); });
     S.notices.forEach(function (n) {
       var c = S.meta.centroids[n[0]];
       if (!c) return;
-      var p = project(c[0], c[1]);
-      var rgb = parseRgb(S.meta.notice[n[1]] || S.meta.notice.info);
-      var k = (now % 1400) / 1400;
-      ctx.strokeStyle = rgba(rgb, 1 - k);
-      ctx.lineWidth = 2.5;
-      ctx.beginPath(); ctx.arc(p[0], p[1], 6 + 14 * k, 0, 2 * Math.PI); ctx.stroke();
-      ctx.fillStyle = rgba(rgb, 1);
-      ctx.beginPath(); ctx.arc(p[0], p[1], 5, 0, 2 * Math.PI); ctx.fill();
+      var node = el("i", "map-notice level-" + n[1]);
+      node.style.color = S.meta.notice[n[1]] || S.meta.notice.info;
+      at(node, project(c[0], c[1]));
+      S.fx.appendChild(node);
     });
   }
 
-  function draw(now) {
-    if (!S.overlay || !fitCanvas()) return;
-    var ctx = S.canvas.getContext("2d");
-    ctx.setTransform(S.ratio, 0, 0, S.ratio, 0, 0);
-    ctx.clearRect(0, 0, S.canvas.width, S.canvas.height);
-    ctx.globalCompositeOperation = "lighter";   // lines glow where they cross
-    drawLines(ctx, now);
-    ctx.globalCompositeOperation = "source-over";  // flashes and notices keep their own colour on any fill
-    drawNotices(ctx, now);
-    drawFlashes(ctx, now);
+  // After a zoom or a resize the projection changed: put everything that stays where it belongs.
+  function relayoutFx() {
+    Object.keys(S.lines).forEach(function (key) {
+      var ln = S.lines[key];
+      (ln.nodes || []).forEach(function (node) { node.remove(); });
+      drawLine(ln);
+    });
+    drawNotices();
+    drawMarkers();
   }
 
   // --- frames ------------------------------------------------------------------------------
@@ -337,39 +342,37 @@
   function onRegions(values) {
     S.values = values;
     S.stats.frames += 1;
-    recolour();
+    recolourSoon();
   }
 
   function onFlashes(value, frame) {
     if (!value || !value.e || (frame && frame.ts - value.t > FLASH_MAX_AGE_MS)) return;
-    var now = performance.now();
-    value.e.forEach(function (e, i) {
-      S.flashes.push({ lon: e[0], lat: e[1], kind: e[2], at: now + (i / value.e.length) * SPREAD_MS });
-    });
-    S.stats.flashes += value.e.length;
-    wake();
+    var shown = value.e.slice(-FLASHES_PER_FRAME);
+    shown.forEach(function (e, i) { flash(e, (i / shown.length) * SPREAD_MS); });
+    S.stats.flashes += shown.length;
   }
 
-  function onTransfers(lines) {
-    var now = performance.now(), keep = {};
-    (lines || []).forEach(function (v) {
+  function onTransfers(list) {
+    var keep = {};
+    (list || []).forEach(function (v) {
       var key = v.slice(0, 4).join(",");
       keep[key] = true;
       var ln = S.lines[key];
-      if (!ln || ln.gone) S.lines[key] = { v: v, born: now, phase: Math.random(), gone: 0 };
-      else ln.v = v;
+      if (ln && ln.v[4] === v[4]) return;
+      if (ln) removeLine(ln);
+      ln = S.lines[key] = { v: v, phase: Math.random(), nodes: null };
+      drawLine(ln);
     });
     Object.keys(S.lines).forEach(function (key) {
-      if (!keep[key] && !S.lines[key].gone) S.lines[key].gone = now;
+      if (!keep[key]) { removeLine(S.lines[key]); delete S.lines[key]; }
     });
-    S.stats.lines = (lines || []).length;
-    wake();
+    S.stats.lines = Object.keys(S.lines).length;
   }
 
   function onNotices(list) {
     S.notices = list || [];
     recolour();
-    wake();
+    drawNotices();
   }
 
   if (window.lianxinFrames) {
@@ -534,18 +537,19 @@
     S.index = {};
     S.codes.forEach(function (c, i) { S.index[c] = i; });
     S.applied = { fill: gd.data.map(function (tr) { return tr.fillcolor; }), lineColour: [], lineWidth: [] };
+    S.paths = null;
     S.fullRange = gd.layout.xaxis.range.slice();
-    S.drill = null; S.orgs = null; S.size = null; S.lines = {}; S.flashes = [];
+    S.drill = null; S.orgs = null; S.lines = {};
     if (!S.values) S.values = meta.values;
     buildOverlay();
     gd.on("plotly_hover", onHover);
     gd.on("plotly_unhover", function () { if (!S.overMarker) hideTip(); });
     gd.on("plotly_click", onClick);
-    gd.on("plotly_afterplot", function () { S.size = null; drawMarkers(); draw(performance.now()); });
+    gd.on("plotly_afterplot", function () { S.paths = null; relayoutFx(); });
     recolour();
     if (S.pendingLines) onTransfers(S.pendingLines);
     if (S.pendingCounter) counterValues(S.pendingCounter);
-    wake();
+    drawNotices();
     S.ready = true;
   }
 
@@ -555,13 +559,19 @@
     }
     var gd = document.querySelector("#map-graph .js-plotly-plot");
     if (gd && gd !== S.gd && gd._fullLayout && gd.layout && gd.layout.meta && gd.layout.meta.map && window.Plotly) init(gd);
+    watch(!S.gd);
   }
-  // The figure appears whenever Dash renders a page: look on DOM changes (one query per batch) and,
-  // as a fallback, every second.
+  // The figure appears whenever Dash renders a page: while there is none, look on every DOM change
+  // (one query per batch); once found, only check every second that it is still there.
   var looking = 0;
-  new MutationObserver(function () {
+  var watcher = new MutationObserver(function () {
     if (!looking) looking = window.requestAnimationFrame(function () { looking = 0; findFigure(); });
-  }).observe(document.documentElement, { childList: true, subtree: true });
+  });
+  function watch(on) {
+    if (on) watcher.observe(document.documentElement, { childList: true, subtree: true });
+    else watcher.disconnect();
+  }
+  watch(true);
   setInterval(findFigure, 1000);
 
   window.dash_clientside = window.dash_clientside || {};

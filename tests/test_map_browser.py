@@ -191,3 +191,21 @@ def test_the_wall_map_panel_is_live_too(live_server: LiveServer, browser) -> Non
         assert map_state(page, "S.meta.drill") is False
     finally:
         page.close()
+
+
+def test_every_chart_of_the_screens_is_drawn_by_the_shipped_plotly_bundle(live_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    """assets/vendor holds a partial plotly.js bundle (scatter, bar, pie, funnel …), used instead of the full one."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        for path in ("/", "/map", "/topology"):
+            page.goto(live_server.url + path, wait_until="load")
+            wait_until(page, "document.querySelector('#conn-state.live') && document.querySelectorAll('.js-plotly-plot').length > 0", 30)
+            page.wait_for_timeout(500)
+            drawn = page.evaluate(
+                "() => [...new Set([...document.querySelectorAll('.js-plotly-plot')].flatMap(g => (g.data || []).map(t => t.type || 'scatter')))]"
+            )
+            registered = page.evaluate("() => Object.keys(window.Plotly.PlotSchema.get().traces)")
+            assert drawn and set(drawn) <= set(registered), (path, drawn)
+            assert page.evaluate("() => window.Plotly.version") == "4.1.0", "the vendored bundle, not the full one Dash ships"
+    finally:
+        page.close()
