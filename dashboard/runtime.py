@@ -158,6 +158,8 @@ class Runtime:
             self.tree, self.aggregator = tree, aggregator
             self.ingestor.tree = tree
             self.publisher.tree, self.publisher.aggregator = tree, aggregator
+            for scope in [s for s in self.publisher.channels if s.org_id not in tree]:
+                del self.publisher.channels[scope]  # its organisation is gone: no more frames to build for it
             self.access = Access(self.engine, tree, self.settings, self.audit)  # scopes resolve in the new tree
             for listener in self._reload_listeners:
                 listener(tree, aggregator)
