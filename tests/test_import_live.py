@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from dashboard.importer import ImportFiles, run_import
 from dashboard.runtime import Runtime
+from dashboard.scopes import Scope
 from dashboard.settings import Settings
 from dashboard.tokens import create_token
 from tests.conftest import LiveServer
@@ -75,6 +76,30 @@ def test_reload_after_an_import_shows_the_new_tree(tmp_path: Path) -> None:
             return await runtime.ingestor.submit([{"type": "login", "org": "SX-04-02", "member": "SX09901"}])
 
         assert asyncio.run(send()).accepted == 1  # ingest knows the new organisation and the new member
+    finally:
+        runtime.close()
+
+
+def test_screens_of_a_removed_organisation_are_let_go(tmp_path: Path) -> None:
+    engine = sample_store(tmp_path / "x.db")
+    runtime = Runtime.start(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", simulate=False), engine)
+    try:
+        gone, kept = (Scope(runtime.tree.by_code[c], "full") for c in ("SX-04-01", "SX-04"))
+        runtime.publisher.attach(gone)
+        runtime.publisher.attach(kept)
+        orgs = [r for r in sample_rows("orgs") if r[0] != "SX-04-01"]
+        members = [r for r in sample_rows("members") if r[2] != "SX-04-01"]
+        files = sample_files(tmp_path, orgs=orgs, members=members)
+        assert run_import(engine, ImportFiles(files.orgs, files.members)).written
+        runtime.reload()
+        assert set(runtime.publisher.channels) == {kept}
+
+        async def notice() -> Any:
+            return await runtime.ingestor.submit([{"type": "notice", "org": "SX", "data": {"title": "通知", "ttl_s": 10}}])
+
+        assert asyncio.run(notice()).accepted == 1
+        woken = runtime.publisher.tick()  # a notice reaches every channel: none of them may break the tick
+        assert [c.scope for c in woken] == [kept]
     finally:
         runtime.close()
 
