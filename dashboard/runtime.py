@@ -43,11 +43,15 @@ class AggregatorFeed:
 
     While a reload rebuilds the next aggregator from the store, the feed also
     holds every batch for it; ``switch`` hands it the held events its replay
-    did not reach and makes it the live one, so no event is lost or counted twice.
+    did not reach and makes it the live one. Ingest publishes a batch after its
+    commit, so a replay can already have counted a batch that reaches the bus
+    only after the switch: events at or below the replay's last seq are skipped
+    from then on too. No event is lost or counted twice.
     """
 
     def __init__(self, aggregator: Aggregator) -> None:
         self._target = aggregator
+        self._replayed_seq = 0
         self._held: list[StoredEvent] | None = None
         self._lock = threading.Lock()
 
@@ -55,7 +59,9 @@ class AggregatorFeed:
         with self._lock:
             if self._held is not None:
                 self._held.extend(events)
-            target = self._target
+            target, replayed_seq = self._target, self._replayed_seq
+        if events and events[0].seq <= replayed_seq:  # batches come in seq order
+            events = [e for e in events if e.seq > replayed_seq]
         target.apply(events)
 
     def hold(self) -> None:
@@ -71,7 +77,7 @@ class AggregatorFeed:
         with self._lock:
             held, self._held = self._held or [], None
             aggregator.apply([e for e in held if e.seq > replayed_seq])
-            self._target = aggregator
+            self._target, self._replayed_seq = aggregator, replayed_seq
 
 
 @dataclass
