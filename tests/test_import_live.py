@@ -17,10 +17,13 @@ import pytest
 from sqlalchemy import text
 
 from dashboard.importer import ImportFiles, run_import
-from dashboard.runtime import Runtime
+from dashboard.aggregator import Aggregator
+from dashboard.events import StoredEvent
+from dashboard.runtime import AggregatorFeed, Runtime
 from dashboard.scopes import Scope
 from dashboard.settings import Settings
 from dashboard.tokens import create_token
+from dashboard.tree import OrgTree
 from tests.conftest import LiveServer
 from tests.import_support import ROOT, SAMPLES, member_row, sample_files, sample_rows, sample_store
 
@@ -54,6 +57,26 @@ def test_reload_counts_every_event_once_while_events_flow(tmp_path: Path) -> Non
         assert seen == ["SX", "SX", "SX"]
     finally:
         runtime.close()
+
+
+def test_a_batch_published_after_the_switch_but_already_replayed_counts_once(tmp_path: Path) -> None:
+    engine = sample_store(tmp_path / "x.db")
+    tree = OrgTree.load(engine)
+    org = tree.by_code["SX-01-01"]
+
+    def batch(first: int) -> list[StoredEvent]:
+        return [StoredEvent(seq, f"e{seq}", "login", int(time.time() * 1000), org, None, {}) for seq in range(first, first + 10)]
+
+    old, new = Aggregator(tree), Aggregator(tree)
+    feed = AggregatorFeed(old)
+    feed.hold()
+    feed(batch(1))  # committed and published during the replay: held, and the replay saw it too
+    new.apply(batch(1) + batch(11))  # the replay read up to seq 20: 11–20 were committed but not yet published
+    feed.switch(new, replayed_seq=20)
+    feed(batch(11))  # … and reach the bus only now
+    feed(batch(21))
+    assert new.snapshot(tree.root_id)["events_total"] == 30
+    assert old.snapshot(tree.root_id)["events_total"] == 10
 
 
 def test_reload_after_an_import_shows_the_new_tree(tmp_path: Path) -> None:
