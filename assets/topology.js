@@ -3,19 +3,20 @@
    The server sends organisations as preorder positions relative to the scope's top (see
    dashboard/topology_frames.py); each drawn node carries its subtree range [pre, end) and its
    drawn parent in layout.meta.topology, so a position maps to the deepest drawn node holding it.
-   Nothing here rebuilds the figure: pulses are drawn on a canvas laid over the plot, and colours
-   are painted onto the nodes whose level changed. */
+   Nothing here rebuilds the figure. Pulses are drawn once per frame onto one of a few canvases
+   stacked over the plot, and older ones fade in steps (opacity) at the same beat: the page renders
+   a few times a second, never sixty, so a busy tablet or a wall on software rendering keeps its
+   tasks short. Colours are painted onto the nodes whose level changed. */
 (function () {
   "use strict";
 
   var GRAPH_ID = "topology-graph";
-  var RIPPLE_MS = 1400;
-  var RESTART_MS = 450;          // a node already rippling is not restarted before this
-  var MAX_RIPPLES = 800;
-  var FADE_STEPS = 8;            // ripples are stroked in this many groups of equal ink
-  var FLASH = 0.35;              // share of a ripple's life its node core flashes
+  var FADE_STEP = 0.3;           // opacity a pulse loses at each beat
+  var BEAT_MS = 250;             // the beat when frames stop coming (frames come at 4 Hz)
+  var LAYERS = 4;                // canvases in rotation: one per beat of a fade
+  var STRENGTHS = 4;             // pulses are stroked in this many groups (by events, log scale)
   var state = {
-    pulseFrames: 0, pulsed: 0, healthFrames: 0, restyles: 0, ripples: [], health: null, drawing: false,
+    pulseFrames: 0, pulsed: 0, healthFrames: 0, restyles: 0, lastPulse: [], health: null, layer: 0, fading: null,
     busyMs: 0, longestMs: {}       // time spent here, and the longest call of each part (benchmarks/topology_browser.py)
   };
   window.lianxinTopology = state;   // for tests and the curious
@@ -60,14 +61,34 @@
 
   // --- pulses ---------------------------------------------------------------------------------
 
-  function overlay(gd) {
+  /* The canvases over the plot, created on first use. */
+  function layers(gd) {
     var box = gd.parentNode;
-    var canvas = box.querySelector("canvas.topo-pulses");
-    if (!canvas) {
-      canvas = document.createElement("canvas");
-      canvas.className = "topo-pulses";
-      box.appendChild(canvas);
+    for (var n = box.querySelectorAll("canvas.topo-pulses").length; n < LAYERS; n++) {
+      var created = document.createElement("canvas");
+      created.className = "topo-pulses";
+      box.appendChild(created);
     }
+    return box.querySelectorAll("canvas.topo-pulses");
+  }
+
+  /* One beat of the fade: every visible canvas loses FADE_STEP of opacity; the beat goes on by
+     timer only while something is visible and no frame has come to drive it. */
+  function fade() {
+    var gd = plot(), visible = false;
+    clearTimeout(state.fading);
+    if (!gd) return;
+    Array.prototype.forEach.call(layers(gd), function (canvas) {
+      var opacity = Math.max(0, (parseFloat(canvas.style.opacity) || 0) - FADE_STEP);
+      canvas.style.opacity = opacity > 0.05 ? opacity.toFixed(2) : "0";
+      visible = visible || opacity > 0.05;
+    });
+    state.fading = visible ? setTimeout(timed("fade", fade), BEAT_MS) : null;
+  }
+
+  /* The next canvas of the rotation, sized to the plot, cleared and shown. */
+  function nextLayer(gd) {
+    var canvas = layers(gd)[state.layer++ % LAYERS];
     var w = gd.clientWidth, h = gd.clientHeight, ratio = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
       canvas.width = Math.round(w * ratio);
@@ -75,50 +96,10 @@
       canvas.style.width = w + "px";
       canvas.style.height = h + "px";
     }
-    return { canvas: canvas, ratio: ratio };
-  }
-
-  /* One frame of ripples. Ripples are grouped by how faded they are (FADE_STEPS groups), and each
-     group is one path stroked once: a handful of canvas strokes a frame however many nodes pulse. */
-  function draw(now) {
-    var gd = plot();
-    var fl = gd && gd._fullLayout;
-    if (!fl || !fl.xaxis || !state.ripples.length) { state.drawing = false; clear(gd); return; }
-    var nodes = gd.data[traceIndex(gd, "nodes")];
-    var o = overlay(gd), ctx = o.canvas.getContext("2d");
-    var xa = fl.xaxis, ya = fl.yaxis;
-    var rings = [], flashes = [], kept = [], step;
-    for (step = 0; step < FADE_STEPS; step++) { rings.push([]); flashes.push([]); }
-    for (var k = 0; k < state.ripples.length; k++) {
-      var r = state.ripples[k];
-      var age = Math.max(0, (now - r.t0) / RIPPLE_MS);  // a frame's timestamp can precede a pulse taken during it
-      if (age >= 1 || r.i >= nodes.x.length) continue;
-      kept.push(r);
-      var x = xa._offset + xa.l2p(nodes.x[r.i]), y = ya._offset + ya.l2p(nodes.y[r.i]);
-      var ease = 1 - Math.pow(1 - age, 3), fade = Math.pow(1 - age, 1.6);
-      rings[Math.min(FADE_STEPS - 1, Math.floor(fade * FADE_STEPS))].push(x, y, r.size / 2 + 3 + (10 + 6 * r.strength) * ease);
-      if (age < FLASH) flashes[Math.min(FADE_STEPS - 1, Math.floor((1 - age / FLASH) * FADE_STEPS))].push(x, y, r.size / 2 + 1);
-    }
-    ctx.setTransform(o.ratio, 0, 0, o.ratio, 0, 0);
-    ctx.clearRect(0, 0, o.canvas.width, o.canvas.height);
-    ctx.lineWidth = 2;
-    for (step = 0; step < FADE_STEPS; step++) {
-      var level = (step + 0.5) / FADE_STEPS;
-      if (rings[step].length) {
-        ctx.beginPath();
-        circles(ctx, rings[step]);
-        ctx.strokeStyle = "rgba(255, 214, 102, " + (0.9 * level).toFixed(2) + ")";
-        ctx.stroke();
-      }
-      if (flashes[step].length) {
-        ctx.beginPath();
-        circles(ctx, flashes[step]);
-        ctx.fillStyle = "rgba(255, 245, 200, " + (0.55 * level).toFixed(2) + ")";
-        ctx.fill();
-      }
-    }
-    state.ripples = kept;
-    if (kept.length) requestAnimationFrame(timedDraw); else { state.drawing = false; clear(gd); }
+    var ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    return { canvas: canvas, ctx: ctx };
   }
 
   function circles(ctx, xyr) {
@@ -128,34 +109,45 @@
     }
   }
 
-  var timedDraw = timed("draw", draw);
-
-  function clear(gd) {
-    var canvas = gd && gd.parentNode && gd.parentNode.querySelector("canvas.topo-pulses");
-    if (canvas) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
-  }
-
+  /* One frame's pulses: a ring around every drawn node holding new activity (with a halo for a
+     burst), larger for more events, stroked in STRENGTHS groups, on a fresh canvas; the older ones
+     fade a step. */
   function onPulse(value) {
-    var gd = plot(), m = meta(gd);
+    var gd = plot(), m = meta(gd), fl = gd && gd._fullLayout;
     state.pulseFrames++;
-    if (!m || !value || !value.o) return;
+    if (!m || !fl || !fl.xaxis || !value || !value.o) return;
     var nodes = gd.data[traceIndex(gd, "nodes")];
     var sizes = nodes.marker.size, counts = {};
     for (var k = 0; k < value.o.length; k++) {
       var i = holder(m, value.o[k]);
       if (i >= 0) counts[i] = (counts[i] || 0) + (value.c ? value.c[k] : 1);
     }
-    var now = performance.now(), latest = {};
-    state.ripples.forEach(function (r) { if (!latest[r.i] || r.t0 > latest[r.i].t0) latest[r.i] = r; });
-    Object.keys(counts).forEach(function (key) {
-      var i = +key, strength = Math.min(4, Math.log2(1 + counts[key]));
-      var last = latest[i];
-      if (last && now - last.t0 < RESTART_MS) { last.strength = Math.max(last.strength, strength); return; }
-      state.ripples.push({ i: i, t0: now, strength: strength, size: Array.isArray(sizes) ? sizes[i] : 8 });
-      state.pulsed++;
+    var held = Object.keys(counts);
+    if (!held.length) return;
+    var xa = fl.xaxis, ya = fl.yaxis, groups = [], g;
+    for (g = 0; g < STRENGTHS; g++) groups.push([]);
+    held.forEach(function (key) {
+      var i = +key, strength = Math.min(STRENGTHS - 1, Math.floor(Math.log2(1 + counts[key])));
+      var size = Array.isArray(sizes) ? sizes[i] : 8;
+      groups[strength].push(xa._offset + xa.l2p(nodes.x[i]), ya._offset + ya.l2p(nodes.y[i]), size / 2 + 2 + 2 * strength);
     });
-    if (state.ripples.length > MAX_RIPPLES) state.ripples.splice(0, state.ripples.length - MAX_RIPPLES);
-    if (!state.drawing && state.ripples.length) { state.drawing = true; requestAnimationFrame(timedDraw); }
+    fade();
+    var layer = nextLayer(gd), ctx = layer.ctx;
+    for (g = 0; g < STRENGTHS; g++) {
+      if (!groups[g].length) continue;
+      ctx.beginPath();
+      circles(ctx, groups[g]);
+      if (g >= 1) {  // busier nodes glow; a single event only rings, so the node's own colour stays readable
+        ctx.fillStyle = "rgba(255, 214, 102, " + (0.05 * g).toFixed(2) + ")";
+        ctx.fill();
+      }
+      ctx.lineWidth = 1.4 + 0.4 * g;
+      ctx.strokeStyle = "rgba(255, 222, 120, " + (0.7 + 0.08 * g).toFixed(2) + ")";
+      ctx.stroke();
+    }
+    layer.canvas.style.opacity = "1";
+    state.lastPulse = held.map(Number);
+    state.pulsed += held.length;
   }
 
   // --- health colours ------------------------------------------------------------------------------
