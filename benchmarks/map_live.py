@@ -11,10 +11,11 @@ A fresh demo organisation (``python app.py --no-simulate``), fed by
   websocket in a worker.) Baseline: the region figure the page was first
   given, i.e. what re-sending the map would cost.
 * in the page: ``/map`` open in headless Chromium at 1920×1080; every task
-  over 50 ms (PerformanceObserver ``longtask``). Baseline, same browser and
-  feed, right after: the KPI board ``/kpi``, the same frames with no map, for
-  as long — on a loaded machine the renderer is descheduled mid-task, and
-  what that alone causes shows there too.
+  over 50 ms (PerformanceObserver ``longtask``), and from a Chromium trace of
+  the same minute the thread CPU time of every task of the page's main thread
+  (a loaded machine deschedules the renderer mid-task, which stretches the
+  tasks' wall time but not the work in them). Baseline, same browser and feed,
+  right after: the KPI board ``/kpi``, the same frames with no map.
 
     python benchmarks/map_live.py [--rate 2000] [--seconds 60] [--members 50000]
 
@@ -67,7 +68,8 @@ def screen_in_background(url: str, seconds: float) -> tuple[threading.Thread, li
     return thread, done
 
 
-def long_tasks(browser: Any, url: str, seconds: float, ready: str) -> list[float]:
+def long_tasks(browser: Any, url: str, seconds: float, ready: str, trace: Path) -> tuple[list[float], list[float]]:
+    """Wall times of the page's long tasks, and thread CPU times (ms) of its main thread's tasks."""
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     try:
         context.add_init_script(LONG_TASKS)
@@ -76,18 +78,32 @@ def long_tasks(browser: Any, url: str, seconds: float, ready: str) -> list[float
         wait_until(page, ready)
         page.wait_for_timeout(3000)
         start = page.evaluate("() => performance.now()")
+        browser.start_tracing(page=page, path=str(trace), categories=["toplevel"])
         page.wait_for_timeout(seconds * 1000)
-        return [d for s, d in page.evaluate("() => window.__longTasks") if s >= start]
+        browser.stop_tracing()
+        return [d for s, d in page.evaluate("() => window.__longTasks") if s >= start], main_thread_cpu_ms(trace)
     finally:
         context.close()
 
 
-def task_summary(tasks: list[float], seconds: float) -> dict[str, float]:
+def main_thread_cpu_ms(trace: Path) -> list[float]:
+    data = json.loads(trace.read_text())
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    main = {(e["pid"], e["tid"]) for e in events if e.get("ph") == "M" and e.get("name") == "thread_name" and e["args"].get("name") == "CrRendererMain"}
+    return [e["tdur"] / 1000 for e in events
+            if (e.get("pid"), e.get("tid")) in main and e.get("ph") == "X" and e.get("name") == "ThreadControllerImpl::RunTask" and "tdur" in e]
+
+
+def task_summary(measured: tuple[list[float], list[float]], seconds: float) -> dict[str, float]:
+    tasks, cpu = measured
     return {
         "over_50ms": len(tasks),
         "over_100ms": sum(1 for d in tasks if d > 100),
         "longest_ms": round(max(tasks, default=0.0), 1),
         "per_minute_over_50ms": round(len(tasks) * 60 / seconds, 1),
+        "main_thread_cpu_longest_task_ms": round(max(cpu, default=0.0), 1),
+        "main_thread_cpu_tasks_over_50ms": sum(1 for d in cpu if d > 50),
+        "main_thread_cpu_share": round(sum(cpu) / 1000 / seconds, 3),
     }
 
 
@@ -113,10 +129,10 @@ def main() -> None:
             figure_bytes = page.evaluate("() => new Blob([JSON.stringify({data: window.lianxinMap.gd.data, layout: window.lianxinMap.gd.layout})]).size")
             context.close()
             thread, screens = screen_in_background(server.url, a.seconds + 5)
-            map_tasks = long_tasks(browser, server.url + "/map", a.seconds, "window.lianxinMap && window.lianxinMap.ready && document.querySelector('#conn-state.live')")
+            map_tasks = long_tasks(browser, server.url + "/map", a.seconds, "window.lianxinMap && window.lianxinMap.ready && document.querySelector('#conn-state.live')", Path(work) / "map.trace")
             thread.join(60)
             rate = httpx.get(server.url + "/api/snapshot", timeout=30).json()["events_per_min"] / 60
-            board_tasks = long_tasks(browser, server.url + "/kpi", a.seconds, "!!document.querySelector('#conn-state.live')")
+            board_tasks = long_tasks(browser, server.url + "/kpi", a.seconds, "!!document.querySelector('#conn-state.live')", Path(work) / "kpi.trace")
         producer.terminate()
         producer.wait(30)
     frames = [f for f in screens[0].frames if not f.get("heartbeat")] if screens else []
