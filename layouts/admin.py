@@ -143,6 +143,8 @@ def admin_layout(
     header = dbc.Row([
         dbc.Col(html.H1(t("admin.title", lang), className="h3"), md=True),
         dbc.Col([
+            html.A(t("import.title", lang), id="admin-import-link", className="btn btn-sm btn-outline-info me-3",
+                   href="/admin/import" + (f"?token={token}&lang={lang}" if token else f"?lang={lang}")),
             html.Span(f"{t('login.signed_in_as', lang)}: {who}", className="me-3 small", id="admin-who"),
             html.Form(dbc.Button(t("login.logout", lang), type="submit", size="sm", color="outline-light"),
                       action="/auth/logout", method="post", className="d-inline"),
