@@ -17,7 +17,7 @@ from layouts.i18n import fmt_count
 from tests.conftest import LiveServer
 from tests.wall_checks import layout_report
 
-TABLETS = [(768, 1024), (1024, 768), (1366, 1024), (1024, 1366)]
+TABLETS = [(768, 1024, "zh"), (1024, 768, "en"), (1366, 1024, "zh"), (1024, 1366, "en"), (768, 1024, "en"), (1366, 1024, "en")]
 MIN_TOUCH = 44
 
 TOUCH_JS = """(min) => Array.from(document.querySelectorAll('a[href], button')).filter(e => {
@@ -44,11 +44,11 @@ def codes_linked(page: Any) -> set[str]:
     return {unquote(urlparse(h).path.removeprefix("/org/")) for h in page.evaluate(ORG_LINKS_JS)}
 
 
-@pytest.mark.parametrize("width,height", TABLETS)
-def test_a_tablet_page_fits_every_size_with_touch_sized_targets(live_server: LiveServer, browser, tree: OrgTree, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("width,height,lang", TABLETS)
+def test_a_tablet_page_fits_every_size_with_touch_sized_targets(live_server: LiveServer, browser, tree: OrgTree, width: int, height: int, lang: str) -> None:  # type: ignore[no-untyped-def]
     assert tree.root_id is not None
     province = tree.nodes[tree.children[tree.root_id][0]]
-    page = open_tablet(browser, live_server, f"/org/{province.code}", width, height)
+    page = open_tablet(browser, live_server, f"/org/{province.code}?lang={lang}", width, height)
     try:
         assert page.locator(".org-title").inner_text() == province.name
         assert page.locator("#tablet-children .tablet-card").count() == len(tree.children[province.id])

@@ -5,7 +5,8 @@ short string naming the element and its text:
 
 - **overflow**: a box that holds text is wider than it shows (``scrollWidth >
   clientWidth``: clipped or ellipsised text), or taller by more than a font's
-  content area beyond its line height;
+  content area beyond its line height; an inline run of text reaching out of
+  the block that holds it;
 - **clipped**: text partly outside an ancestor that clips (``overflow`` not
   visible: a panel, a chart's SVG); **cut off**: entirely outside one — except
   in lists that show whole rows only (a wrapping flex column: the feed, the
@@ -70,6 +71,13 @@ LAYOUT_JS = r"""
     if (!hit || boxOf(hit) !== boxOf(el)) continue;
     if (clipped) problems.push('clipped: ' + name(el));
     const isSvg = el instanceof SVGElement;
+    if (!isSvg && cs.display === 'inline') {
+      // an inline run of text must stay inside the block that holds it
+      let block = el.parentElement;
+      while (block && ['inline', 'contents'].includes(getComputedStyle(block).display)) block = block.parentElement;
+      const br = block ? block.getBoundingClientRect() : null;
+      if (br && (r.left < br.left - TOL || r.right > br.right + TOL)) problems.push('overflow: ' + name(el) + ' out of its block');
+    }
     if (!isSvg && cs.display !== 'inline' && cs.display !== 'contents') {
       // Vertically a font's content area (CJK fonts: ~1.45 em) may exceed a tight line-height without
       // any ink being cut; what is cut shows as "clipped" against the clipping ancestor.
