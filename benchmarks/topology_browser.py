@@ -12,8 +12,12 @@ Starts ``python app.py`` on a seeded store (``python -m dashboard seed --members
 2. live (``--rate`` events/s from the built-in simulator): the long tasks of
    ``/topology`` over ``--seconds`` of pulses (PerformanceObserver
    ``longtask``: every task over 50 ms; the target is none over 100 ms),
-   with the pulses and recolourings the page handled, the event rate the
-   server saw, and the nodes drawn.
+   with the pulses and recolourings the page handled, the time the topology's
+   own script took (in all, and its longest call per part: pulse mapping,
+   ripple drawing, health decoding, recolouring), the event rate the server
+   saw, and the nodes drawn; then the baseline in the same run: the same page,
+   server and event rate for as long, with the topology's frame handlers
+   never registered (no pulses, no recolouring; the frames still arrive).
 
     python benchmarks/topology_browser.py --database-url sqlite:////tmp/x/big.db [--seconds 60] [--rate 2000]
 
@@ -44,6 +48,20 @@ LONGTASKS = """
 window.__longtasks = [];
 new PerformanceObserver((list) => list.getEntries().forEach((e) => window.__longtasks.push(e.duration)))
     .observe({type: 'longtask', buffered: true});
+"""
+WITHOUT_TOPOLOGY = """
+(function () {
+  let frames;
+  Object.defineProperty(window, 'lianxinFrames', {
+    configurable: true,
+    get: () => frames,
+    set: (v) => {
+      const on = v.on;
+      v.on = (key, fn) => (key.startsWith('topo_') ? undefined : on(key, fn));
+      frames = v;
+    },
+  });
+})();
 """
 NODES = "() => document.querySelector('#topology-graph .js-plotly-plot').data.find(t => t.name === 'nodes').x.length"
 
@@ -96,9 +114,12 @@ def first_render(browser: Browser, url: str, selector: str) -> float:
     return seconds
 
 
-def watch(browser: Browser, url: str, seconds: float) -> dict[str, Any]:
-    """Open ``url``, wait until it is live, then collect its long tasks for ``seconds``."""
+def watch(browser: Browser, url: str, seconds: float, topology: bool = True) -> dict[str, Any]:
+    """Open ``url``, wait until it is live, then collect its long tasks for ``seconds``; without
+    ``topology`` the page's topology handlers are never registered (the frames still arrive)."""
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    if not topology:
+        page.add_init_script(WITHOUT_TOPOLOGY)
     page.goto(url, wait_until="load")
     page.wait_for_selector("#topology-graph .scatterlayer .trace", timeout=60_000)
     page.wait_for_selector("#conn-state.live", timeout=60_000)
@@ -117,6 +138,8 @@ def watch(browser: Browser, url: str, seconds: float) -> dict[str, Any]:
         "pulses_drawn": after["pulsed"] - before["pulsed"],
         "health_frames": after["healthFrames"] - before["healthFrames"],
         "recolourings": after["restyles"] - before["restyles"],
+        "topology_script_ms": round(after["busyMs"] - before["busyMs"]),
+        "topology_longest_call_ms": {k: round(v, 1) for k, v in after["longestMs"].items()},
         "nodes_drawn": drawn,
     }
 
@@ -153,6 +176,10 @@ def main() -> None:
         try:
             live = watch(browser, server.url + "/topology", a.seconds)
             result["live"] = {"seconds": a.seconds, "rate_asked": a.rate, "events_per_s_seen": round(server.events_per_min() / 60), **live}
+            baseline = watch(browser, server.url + "/topology", a.seconds, topology=False)
+            result["baseline_live_without_topology_handlers"] = {
+                "seconds": a.seconds, "events_per_s_seen": round(server.events_per_min() / 60), **baseline
+            }
         finally:
             server.stop()
         browser.close()
