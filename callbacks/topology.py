@@ -131,14 +131,15 @@ def topology_view_page(view: ViewContext, lang: str, org: str | None, query: dic
 
 
 def register(view: ViewContext) -> None:
-    topology = view.runtime.topology
-    signer = view.runtime.signer
+    topology, signer = view.runtime.topology, view.runtime.signer
     view.runtime.on_reload(topology.rebind)
 
     def page_scope_of(meta: Any) -> tuple[Scope, int, str] | None:
-        scope = signer.verify(meta.get("ticket")) if isinstance(meta, dict) else None
-        if scope is None or scope.org_id not in view.runtime.tree:
+        """The scope in the page's signed ticket, while the token or session it was granted by holds."""
+        checked = signer.verify_grant(meta.get("ticket")) if isinstance(meta, dict) else None
+        if checked is None or checked[0].org_id not in view.runtime.tree or not view.runtime.access.grant_valid(checked[1]):
             return None
+        scope = checked[0]
         return scope, topology.scope_pre(scope.org_id), normalise_lang(meta.get("lang"))
 
     def layout(lang: str | None = None, org: str | None = None, **query: Any) -> html.Div:
@@ -185,7 +186,7 @@ def register(view: ViewContext) -> None:
             spec = detail.reveal(spec, found[0])
             return spec_data(topology, spec, found[0]), _matches(topology, found, lang)
         if trigger == "topology-reset":
-            return spec_data(topology, topology.detail.refocus(ViewSpec(scope, scope), scope), None), ""
+            return spec_data(topology, ViewSpec(scope, scope), None), ""
         if trigger == "topology-focus":
             if target is None:
                 return no_update, no_update
