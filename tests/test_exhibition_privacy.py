@@ -23,7 +23,7 @@ import pytest
 from dashboard.scopes import PEOPLE_KEYS, PUBLIC_MIN_COUNT
 from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.wall_units import PEOPLE_FIELDS, UNIT_FIELDS
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wait_until
 from tests.page_traffic import PageTraffic, readable
 
 CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
@@ -121,7 +121,7 @@ def test_the_exhibition_wall_runs_by_itself_and_sends_nothing_personal(show: Liv
         assert page.evaluate("document.documentElement.classList.contains('kiosk')")
         assert not page.locator("#rotation-controls").is_visible()
         assert page.evaluate("window.lianxinPlaylist.items.length") > 4
-        page.wait_for_function("() => window.lianxinPlaylist.changes >= 2", timeout=60_000)
+        wait_until(page, "window.lianxinPlaylist.changes >= 2", timeout_s=60)
         page.wait_for_selector("#live-feed .feed-item", timeout=30_000)
         frames = traffic.live_frames()
         assert len(frames) >= 10

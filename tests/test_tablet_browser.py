@@ -14,7 +14,7 @@ from callbacks.tablet import tap_targets
 from dashboard.store import open_store
 from dashboard.tree import OrgTree
 from layouts.i18n import fmt_count
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wait_until
 from tests.wall_checks import layout_report
 
 TABLETS = [(768, 1024, "zh"), (1024, 768, "en"), (1366, 1024, "zh"), (1024, 1366, "en"), (768, 1024, "en"), (1366, 1024, "en")]
@@ -175,8 +175,8 @@ def test_cards_and_trend_follow_events(live_server: LiveServer, browser, tree: O
         ]
         r = httpx.post(f"{live_server.url}/api/events", json=events, headers={"Authorization": f"Bearer {live_server.token}"}, timeout=30)
         assert r.json()["accepted"] == len(events) == 8
-        page.wait_for_function(f"() => document.querySelector('[data-unit=\"{card.code}\"] [data-field=\"dues_rate\"]').textContent !== {before!r}", timeout=30_000)
-        page.wait_for_function("() => window.lianxinTablet.trendUpdates >= 1", timeout=30_000)
+        wait_until(page, f"document.querySelector('[data-unit=\"{card.code}\"] [data-field=\"dues_rate\"]').textContent !== {before!r}", timeout_s=30)
+        wait_until(page, "window.lianxinTablet.trendUpdates >= 1", timeout_s=30)
         snap = httpx.get(f"{live_server.url}/api/snapshot?org={card.code}", timeout=30).json()
         assert dues.inner_text() == f"{snap['dues_rate'] * 100:.1f}%"
     finally:

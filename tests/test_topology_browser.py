@@ -13,7 +13,7 @@ import pytest
 from dashboard.seed import seed_demo
 from dashboard.store import open_store
 from dashboard.tree import OrgTree
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wait_until
 
 NODES = """() => {
     const gd = document.querySelector('#topology-graph .js-plotly-plot');
@@ -62,7 +62,14 @@ def click_node(page: Any, index: int) -> None:
     )
     page.mouse.move(5, 5)
     page.mouse.move(box["x"], box["y"])
-    page.wait_for_selector(f"#topology-graph .hoverlayer .hovertext:has-text('{box['code']}')", timeout=10_000)
+    page.wait_for_function(
+        """(code) => {
+            const hovered = document.querySelector('#topology-graph .js-plotly-plot')._hoverdata;
+            return !!hovered && hovered.length > 0 && hovered[0].customdata === code;
+        }""",
+        arg=box["code"],
+        timeout=10_000,
+    )
     page.mouse.click(box["x"], box["y"])
 
 
@@ -76,14 +83,13 @@ def test_renders_within_the_limit_and_opens_a_folded_node(topo_server: LiveServe
         assert folded, "the overview folds something at this size"
         code = before["codes"][folded[0]]
         click_node(page, folded[0])
-        page.wait_for_function(f"() => document.querySelector('#topology-detail').innerText.includes({code!r})", timeout=15_000)
+        wait_until(page, f"document.querySelector('#topology-detail').innerText.includes({code!r})", timeout_s=15)
         after = page.evaluate(NODES)
         assert len(after["codes"]) > len(before["codes"])
         opened = after["codes"].index(code)
         assert opened in after["parent"], "its children are drawn now"
         click_node(page, opened)
-        page.wait_for_function(f"() => document.querySelector('#topology-graph .js-plotly-plot').data"
-                               f".find(t => t.name === 'nodes').x.length === {len(before['codes'])}", timeout=15_000)
+        wait_until(page, f"document.querySelector('#topology-graph .js-plotly-plot').data.find(t => t.name === 'nodes').x.length === {len(before['codes'])}", timeout_s=15)
     finally:
         page.close()
 
@@ -108,10 +114,7 @@ def test_search_jumps_to_an_organisation_and_the_breadcrumb_leads_back(topo_serv
         assert state["path"] >= 2, "the highlighted path runs from the centre through the parent to the organisation"
         assert node.code in page.locator("#topology-detail").inner_text()
         page.locator("#topology-crumbs .crumb").first.click()
-        page.wait_for_function(
-            f"() => document.querySelector('#topology-graph .js-plotly-plot').data.find(t => t.name === 'nodes').customdata[0] === {tree.root.code!r}",
-            timeout=15_000,
-        )
+        wait_until(page, f"document.querySelector('#topology-graph .js-plotly-plot').data.find(t => t.name === 'nodes').customdata[0] === {tree.root.code!r}", timeout_s=15)
     finally:
         page.close()
 
@@ -131,13 +134,13 @@ def test_activity_pulses_the_node_that_holds_it(topo_server: LiveServer, browser
     tree, node = _deep_org(topo_server)
     page = open_topology(browser, topo_server)
     try:
-        page.wait_for_function("() => window.lianxinTopology.healthFrames > 0", timeout=15_000)
+        wait_until(page, "window.lianxinTopology.healthFrames > 0", timeout_s=15)
         before = page.evaluate("() => window.lianxinTopology.pulsed")
         branch = tree.nodes[node.parent_id] if node.kind == "group" else node
         events = [{"type": "meeting_held", "org": branch.code, "data": {"kind": "group", "attendees": 5}}]
         answer = httpx.post(f"{topo_server.url}/api/events", json=events, headers={"Authorization": f"Bearer {topo_server.token}"}, timeout=10)
         assert answer.json()["accepted"] == 1
-        page.wait_for_function(f"() => window.lianxinTopology.pulsed > {before}", timeout=15_000)
+        wait_until(page, f"window.lianxinTopology.pulsed > {before}", timeout_s=15)
         pulsed = page.evaluate(
             """() => {
                 const gd = document.querySelector('#topology-graph .js-plotly-plot');
@@ -159,7 +162,7 @@ def test_the_wall_panel_draws_the_topology_and_pulses(topo_server: LiveServer, b
         page.goto(topo_server.url + "/", wait_until="load")
         page.wait_for_selector("#conn-state.live", timeout=30_000)
         page.wait_for_selector("#topology-graph .scatterlayer .trace", timeout=30_000)
-        page.wait_for_function("() => window.lianxinTopology.healthFrames > 0", timeout=15_000)
+        wait_until(page, "window.lianxinTopology.healthFrames > 0", timeout_s=15)
         meta = page.evaluate("() => document.querySelector('#topology-graph .js-plotly-plot').layout.meta.topology")
         assert 1 < len(meta["pre"]) <= 2000 and meta["pre"][0] == 0
     finally:

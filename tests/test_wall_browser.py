@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from layouts.i18n import fmt_count
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wait_until
 from tests.wall_checks import layout_report
 
 PANELS = ("structure", "background", "map", "pipeline", "feed", "alerts", "topology", "progress", "leaderboard")
@@ -42,7 +42,7 @@ def open_wall(browser: Any, server: LiveServer, path: str, width: int = 1920, he
 def wait_for_live_panels(page: Any) -> None:
     """Frames have filled the feed, the leaderboard, the progress and the spotlight's data."""
     page.wait_for_selector("#live-feed .feed-item", timeout=60_000)
-    page.wait_for_function("() => window.lianxinLive.frames >= 3 && window.lianxinWall.units !== null", timeout=60_000)
+    wait_until(page, "window.lianxinLive.frames >= 3 && window.lianxinWall.units !== null", timeout_s=60)
 
 
 def db_rows(server: LiveServer, sql: str) -> list[tuple[Any, ...]]:
@@ -144,9 +144,9 @@ def test_structure_progress_and_pipeline_follow_events_without_figures_sent_agai
                 *({"id": f"w-{tag}-d{i}", "type": "dues_paid", "org": org, "member": code, "data": {"amount": 30, "month": month}} for i, (code, org) in enumerate(payers)),
             ],
         )
-        page.wait_for_function(f"() => document.querySelector('#chart-status .js-plotly-plot').data[0].values[1] > {before[1]}", timeout=30_000)
-        page.wait_for_function(f"() => document.getElementById('pipeline-applicant').textContent !== {applicants!r}", timeout=30_000)
-        page.wait_for_function(f"() => document.getElementById('progress-dues-sub').textContent !== {dues!r}", timeout=30_000)
+        wait_until(page, f"document.querySelector('#chart-status .js-plotly-plot').data[0].values[1] > {before[1]}", timeout_s=30)
+        wait_until(page, f"document.getElementById('pipeline-applicant').textContent !== {applicants!r}", timeout_s=30)
+        wait_until(page, f"document.getElementById('progress-dues-sub').textContent !== {dues!r}", timeout_s=30)
         assert status()[0] == before[0]
         assert page.evaluate("window.lianxinWall.restyles") >= 1
         assert requests == [], "a figure was fetched again instead of restyled"
@@ -163,7 +163,7 @@ def test_rotation_moves_by_itself_pauses_on_space_and_steps_with_the_arrows(wall
         seen = set()
         for _ in range(3):
             changes = page.evaluate("window.lianxinPlaylist.changes")
-            page.wait_for_function(f"() => window.lianxinPlaylist.changes > {changes}", timeout=30_000)
+            wait_until(page, f"window.lianxinPlaylist.changes > {changes}", timeout_s=30)
             seen.add(page.get_attribute("#wall-canvas", "data-focus"))
         assert len(seen) == 3, seen
         page.keyboard.press("Space")
@@ -174,8 +174,11 @@ def test_rotation_moves_by_itself_pauses_on_space_and_steps_with_the_arrows(wall
         assert page.evaluate("window.lianxinPlaylist.changes") == frozen
         # Paused, step through every item and check that each focus fills the screen and fits.
         for expected in ("map", "topology", "kpi", f"org:{unit}", "wall"):
-            while page.get_attribute("#wall-canvas", "data-focus") != expected:
+            for _ in range(5):
+                if page.get_attribute("#wall-canvas", "data-focus") == expected:
+                    break
                 page.keyboard.press("ArrowRight")
+            assert page.get_attribute("#wall-canvas", "data-focus") == expected
             page.wait_for_timeout(700)
             report = layout_report(page)
             assert report["problems"] == [], (expected, report["problems"])
@@ -189,7 +192,7 @@ def test_rotation_moves_by_itself_pauses_on_space_and_steps_with_the_arrows(wall
                 box = page.locator(focused).bounding_box()
                 assert box["width"] > 1800 and box["height"] > 900, (expected, box)
         page.keyboard.press("Space")
-        page.wait_for_function(f"() => window.lianxinPlaylist.changes > {page.evaluate('window.lianxinPlaylist.changes')}", timeout=30_000)
+        wait_until(page, f"window.lianxinPlaylist.changes > {page.evaluate('window.lianxinPlaylist.changes')}", timeout_s=30)
         assert page.evaluate("window.lianxinPlaylist.paused") is False
     finally:
         page.close()
@@ -223,7 +226,7 @@ def test_a_bad_address_is_named_on_the_screen_and_the_wall_runs_on(wall_server: 
         assert page.locator(".lang-zh").count() == 1
         wait_for_live_panels(page)
         changes = page.evaluate("window.lianxinPlaylist.changes")
-        page.wait_for_function(f"() => window.lianxinPlaylist.changes > {changes}", timeout=30_000)
+        wait_until(page, f"window.lianxinPlaylist.changes > {changes}", timeout_s=30)
         assert page.evaluate("window.lianxinPlaylist.items.map(i => i.kind)") == ["map", "kpi"]
         assert layout_report(page)["problems"] == []
     finally:
