@@ -39,12 +39,12 @@ def seeded_database(path: Path, members: int) -> Path:
 
 
 @contextmanager
-def empty_dash_page() -> Iterator[str]:
-    """The baseline: an empty Dash page in its own process; yields its URL."""
+def empty_dash_page(script: Path = Path(__file__)) -> Iterator[str]:
+    """The baseline: an empty Dash page in its own process (``script serve-empty PORT``); yields its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve-empty", str(port)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, str(script.resolve()), "serve-empty", str(port)], cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60

@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from ingest_harness import ROOT, Server
+from map_harness import empty_dash_page, seeded_database
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(ROOT))
@@ -57,39 +54,6 @@ WALL_READY = (
     " && !!document.getElementById('kpi-members') && document.getElementById('kpi-members').textContent.trim() !== ''"
 )
 EMPTY_READY = "!!document.getElementById('empty-ready')"
-
-
-def seeded_database(path: Path, members: int) -> Path:
-    """A database seeded once with ``members`` (``python -m dashboard seed``), reused by later runs."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "dashboard", "seed", "--members", str(members), "--database-url", f"sqlite:///{path}"],
-            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-        )
-    return path
-
-
-@contextmanager
-def empty_dash_page() -> Iterator[str]:
-    """The baseline: an empty Dash page in its own process; yields its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve-empty", str(port)], cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def serve_empty(port: int) -> None:
@@ -131,7 +95,7 @@ def main() -> None:
     a = p.parse_args()
     db = seeded_database(a.database, a.members)
     regions = len(json.loads((ROOT / "data/regions/china-provinces.geojson").read_text())["features"])
-    with tempfile.TemporaryDirectory() as work, Server(Path(work), a.members, db_path=db) as server, empty_dash_page() as empty_url:
+    with tempfile.TemporaryDirectory() as work, Server(Path(work), a.members, db_path=db) as server, empty_dash_page(Path(__file__)) as empty_url:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
