@@ -150,6 +150,7 @@ def register(view: ViewContext) -> None:
     @callback(
         Output("topology-view", "data"),
         Output("topology-message", "children"),
+        Output("topology-graph", "clickData"),
         Input("topology-graph", "clickData"),
         Input("topology-find", "n_clicks"),
         Input("topology-search", "n_submit"),
@@ -163,22 +164,31 @@ def register(view: ViewContext) -> None:
         prevent_initial_call=True,
     )
     def act(click: Any, _find: Any, _submit: Any, _reset: Any, _focus: Any, _jumps: Any, _crumbs: Any,
-            query: str | None, data: dict[str, Any] | None, meta: Any) -> tuple[Any, Any]:
+            query: str | None, data: dict[str, Any] | None, meta: Any) -> tuple[Any, Any, Any]:
+        """Every change of view. A tap's clickData is cleared once taken, so tapping the same node
+        again (to fold what was just opened) is a change Dash passes on."""
         known = page_scope_of(meta)
         if known is None or not ctx.triggered or ctx.triggered[0]["value"] in (None, 0, []):
+            return no_update, no_update, no_update
+        if ctx.triggered_id == "topology-graph":
+            view, message = _tap(known[1], data, click)
+            return view, message, None
+        return (*_command(known[1], known[2], data, query), no_update)
+
+    def _tap(scope: int, data: dict[str, Any] | None, click: Any) -> tuple[Any, Any]:
+        point = (click or {}).get("points", [{}])[0]
+        p = topology.pre_of_code(point.get("customdata")) if isinstance(point.get("customdata"), str) else None
+        if p is None or not scope <= p < topology.index.end[scope]:
             return no_update, no_update
-        _, scope, lang = known
+        spec, _ = spec_from(topology, scope, data)
+        centre = spec.focus
+        spec = topology.detail.toggle(spec, p)
+        return spec_data(topology, spec, spec.focus if p == centre else p), ""
+
+    def _command(scope: int, lang: str, data: dict[str, Any] | None, query: str | None) -> tuple[Any, Any]:
         spec, target = spec_from(topology, scope, data)
         trigger = ctx.triggered_id
         detail = topology.detail
-        if trigger == "topology-graph":
-            point = (click or {}).get("points", [{}])[0]
-            p = topology.pre_of_code(point.get("customdata")) if isinstance(point.get("customdata"), str) else None
-            if p is None or not scope <= p < topology.index.end[scope]:
-                return no_update, no_update
-            centre = spec.focus
-            spec = detail.toggle(spec, p)
-            return spec_data(topology, spec, spec.focus if p == centre else p), ""
         if trigger in ("topology-find", "topology-search"):
             found = topology.find(query or "", scope)
             if not found:
