@@ -5,6 +5,11 @@ process), one Chromium page on the wall (or another path). Every
 ``--sample`` seconds the page's JS heap and DOM node count are read over the
 DevTools protocol (``Performance.getMetrics``, after a garbage collection);
 the result compares the end with the value after the first minute.
+``Nodes`` counts every DOM node not yet swept, garbage included, so it swings
+with the page's churn; ``dom_in_page`` (elements and text nodes in the
+document) and the detached nodes still referenced (from a heap snapshot, taken
+after a full collection, after the first minute and at the end) say what the
+page holds.
 
     python benchmarks/live_soak.py --minutes 30
 """
@@ -17,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
@@ -28,6 +34,29 @@ from benchmarks.live_fanout import start_simulator  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
+IN_PAGE = """() => {
+  let n = 0;
+  const walk = document.createTreeWalker(document, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) n++;
+  return n;
+}"""
+
+
+def detached_nodes(cdp: Any) -> int:
+    """DOM nodes out of the document but still referenced, from a heap snapshot (taken after a full collection)."""
+    chunks: list[str] = []
+    cdp.on("HeapProfiler.addHeapSnapshotChunk", lambda e: chunks.append(e["chunk"]))
+    cdp.send("HeapProfiler.takeHeapSnapshot", {"reportProgress": False})
+    snap = json.loads("".join(chunks))
+    fields = snap["snapshot"]["meta"]["node_fields"]
+    name, detachedness, width = fields.index("name"), fields.index("detachedness"), len(fields)
+    nodes, strings = snap["nodes"], snap["strings"]
+    return sum(
+        1 for i in range(0, len(nodes), width)
+        if nodes[i + detachedness] == 2 and strings[nodes[i + name]].startswith(("HTML", "SVG", "Text", "Comment"))
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -37,6 +66,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=50_000)
     args = parser.parse_args()
     samples: list[dict[str, float]] = []
+    detached_first: int | None = None
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), args.members) as server:
         sim = start_simulator(server, args.rate, args.minutes * 60 + 120)
         try:
@@ -56,9 +86,14 @@ def main() -> None:
                         "minute": round((time.monotonic() - start) / 60, 2),
                         "js_heap_mb": round(metrics["JSHeapUsedSize"] / 2**20, 2),
                         "dom_nodes": metrics["Nodes"],
+                        "dom_in_page": page.evaluate(IN_PAGE),
                         "frames": page.evaluate("window.lianxinLive.frames"),
+                        "rotations": page.evaluate("window.lianxinPlaylist ? window.lianxinPlaylist.changes : 0"),
                         "conn": page.locator("#conn-state").get_attribute("class"),
                     })
+                    if detached_first is None and samples[-1]["minute"] >= 1:
+                        detached_first = detached_nodes(cdp)
+                detached_end = detached_nodes(cdp)
                 browser.close()
         finally:
             sim.terminate()
@@ -74,6 +109,8 @@ def main() -> None:
         "end": last,
         "js_heap_ratio": round(last["js_heap_mb"] / first["js_heap_mb"], 3),
         "dom_nodes_ratio": round(last["dom_nodes"] / first["dom_nodes"], 3),
+        "dom_in_page_ratio": round(last["dom_in_page"] / first["dom_in_page"], 3),
+        "detached_nodes": {"after_first_minute": detached_first, "end": detached_end},
         "samples": samples,
     }))
 

@@ -98,7 +98,7 @@ def org_page(ctx: ViewContext, code: str, raw_lang: Any, query: dict[str, Any]) 
             org_href(node.code, carried, page=page_no - 1) if page_no > 1 else None,
             org_href(node.code, carried, page=page_no + 1) if has_next else None,
         )
-    wall_query = urlencode({**{k: v for k, v in carried.items()}, "org": node.code}, doseq=True)
+    wall_query = urlencode({**carried, "org": node.code}, doseq=True)
     return tablet_page(
         TabletPage(
             org=org_link(node, carried),

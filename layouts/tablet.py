@@ -85,7 +85,7 @@ def active_share(row: UnitRow) -> float | None:
 
 def attention(row: UnitRow) -> int:
     """Branches breaking a rule (few members, no secretary) and overdue transfers: what a leader should look at."""
-    return sum(_field(row, f) or 0 for f in ("few_members", "no_secretary", "transfers_overdue"))  # type: ignore[misc]
+    return sum(int(_field(row, f) or 0) for f in ("few_members", "no_secretary", "transfers_overdue"))
 
 
 def kind_label(kind: str, lang: str) -> str:
