@@ -33,9 +33,12 @@
     });
   }
 
+  /* The page's language, looked up once a frame rather than once a number formatted
+     (count-ups format every animation step). */
+  var langNow = null;
   function lang() {
-    var meta = document.querySelector(".wall.lang-en, .page.lang-en");
-    return meta ? "en" : "zh";
+    if (langNow === null) langNow = document.querySelector(".wall.lang-en, .page.lang-en") ? "en" : "zh";
+    return langNow;
   }
 
   function label(key) {
@@ -83,16 +86,53 @@
     return x >= t[0] ? "#47c97a" : (x >= t[1] ? "#f3c14b" : "#ff4d5e");
   }
 
+  // --- motion ---------------------------------------------------------------------------------
+
+  /* Everything that moves between frames (count-ups, the feed's fresh rows, the map's flashes,
+     comets and notice rings) moves on this one clock, MOTION_MS apart, and only while something
+     is moving. A wall renders ten times a second rather than sixty: on software rendering (no
+     GPU, as in the duty-room PCs and the test machine) each rendered frame composites the whole
+     screen, and 60 fps animations kept a page at ~60 % of a core, starving the frames themselves.
+     lianxinMotion.move(fn): fn(now) is called on every beat until it returns false. */
+  var MOTION_MS = 100;
+  var movers = [], motionTimer = 0;
+
+  function motionBeat() {
+    motionTimer = 0;
+    var now = performance.now(), running = movers;
+    movers = [];
+    running.forEach(function (fn) {
+      var more = false;
+      try { more = fn(now) === true; } catch (err) { console.error("[lianxin] animation failed; stopped", err); }
+      if (more && movers.indexOf(fn) < 0) movers.push(fn);
+    });
+    if (movers.length) motionTimer = setTimeout(motionBeat, MOTION_MS);
+  }
+
+  function move(fn) {
+    if (movers.indexOf(fn) < 0) movers.push(fn);
+    if (!motionTimer) motionTimer = setTimeout(motionBeat, MOTION_MS);
+  }
+  window.lianxinMotion = { move: move, ms: MOTION_MS };
+
+  /* Tiles count up to their new value over COUNT_MS; the text is written only when it reads
+     differently. */
+  var COUNT_MS = 600;
+  var counting = new Map();      // element -> {from, to, start, format}
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+
+  function countBeat(now) {
+    counting.forEach(function (c, el) {
+      var k = Math.min(1, (now - c.start) / COUNT_MS);
+      setText(el, c.format(k >= 1 ? c.to : c.from + (c.to - c.from) * (1 - Math.pow(1 - k, 3))));
+      if (k >= 1) counting.delete(el);
+    });
+    return counting.size > 0;
+  }
+
   function countUp(el, from, to, format) {
-    var start = performance.now(), dur = 600;
-    if (el._anim) cancelAnimationFrame(el._anim);
-    function step(now) {
-      var k = Math.min(1, (now - start) / dur);
-      var eased = 1 - Math.pow(1 - k, 3);
-      el.textContent = format(from + (to - from) * eased);
-      if (k < 1) el._anim = requestAnimationFrame(step); else { el._anim = null; el.textContent = format(to); }
-    }
-    el._anim = requestAnimationFrame(step);
+    counting.set(el, { from: from, to: to, start: performance.now(), format: format });
+    move(countBeat);
   }
 
   function drawTrend(name, value) {
@@ -123,7 +163,7 @@
       el.setAttribute("data-value", v === null ? "" : v);
       if (isRate) el.style.color = rateColour(name, v);
       if (typeof v === "number" && !isNaN(old) && old !== v && !isRate) countUp(el, old, v, format);
-      else el.textContent = format(v);
+      else setText(el, format(v));
       drawTrend(name, v);
     });
   }
@@ -142,13 +182,23 @@
     return p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
   }
 
+  /* New rows are highlighted for FRESH_MS (a class set and taken off, no animation). */
+  var FRESH_MS = 600;
+  function freshBeat(now) {
+    var fresh = document.querySelectorAll("#live-feed .feed-item.fresh");
+    Array.prototype.forEach.call(fresh, function (li) { if (now - li._born >= FRESH_MS) li.classList.remove("fresh"); });
+    return document.querySelector("#live-feed .feed-item.fresh") !== null;
+  }
+
   function updateFeed(items) {
     var list = document.getElementById("live-feed");
     if (!list || !items || !items.length) return;
     var placeholder = list.querySelector(".empty");
     if (placeholder) placeholder.remove();
+    var born = performance.now();
     items.forEach(function (it) {
-      var li = el("li", "feed-item type-" + it.type);
+      var li = el("li", "feed-item fresh type-" + it.type);
+      li._born = born;
       li.appendChild(el("span", "time", hhmmss(it.ts)));
       li.appendChild(el("span", "org", it.org));
       if (it.who) li.appendChild(el("span", "who", it.who));
@@ -157,6 +207,7 @@
       list.insertBefore(li, list.firstChild);
     });
     while (list.children.length > FEED_MAX) list.removeChild(list.lastChild);
+    move(freshBeat);
   }
 
   function updateAlerts(kpi) {
@@ -258,6 +309,7 @@
   }
 
   function onFrame(frame) {
+    langNow = null;
     state.lastFrameAt = Date.now();
     state.everLive = true;
     state.frames += 1;

@@ -6,8 +6,8 @@
      would do, without its pass over every trace's defaults); no geometry is sent or recalculated;
    - map_flashes, map_transfers and map_notices are drawn on a layer over the plot (flashes fade,
      comets fly along transfer lines from source to destination, notices pulse), positioned with
-     the figure's own axes and animated by the compositor, so nothing animated goes through Plotly
-     or runs script per animation frame;
+     the figure's own axes and moved on the page's motion clock (live.js: ten beats a second, only
+     while something moves), so nothing animated goes through Plotly;
    - on /map (meta.drill), a click on a region zooms to it and asks the server for its
      organisations (dcc.Store map-drill -> callbacks/map.py -> map-orgs), drawn as markers
      that open /org/CODE; "back" returns to the whole map. Frames never undo the selection.
@@ -20,7 +20,7 @@
   var FLASH_MAX_AGE_MS = 3000;  // flashes older than this (a reconnect's full frame) are not shown
   var LINE_PERIOD_MS = 2400;    // one flight along a transfer line
   var LINE_FADE_MS = 600;       // a closed transfer's line fades out
-  var COMET_STEPS = 24;         // keyframes along a line's curve
+  var NOTICE_PULSE_MS = 1400;   // one ring of a notice's pulse
   var DIM_ALPHA = 0.28;         // regions outside a drilled-into one
   var REPAINT_MS = 1000;        // live recolouring of the regions, at most this often
   var FLASHES_PER_FRAME = 10;   // of a frame's flashes (the newest): ~40 a second, ~64 alive at once
@@ -235,10 +235,15 @@
   }
 
   /* --- what moves: flashes, flying lines, notice pulses --------------------------------------------
-     Each is a small element animated with the Web Animations API on transform and opacity only, which
-     the compositor runs by itself: no script and no repaint of the map per animation frame. (A canvas
-     redrawn 25 times a second cost a ~6 MB layer upload each time, which kept the page's main thread
-     waiting on the compositor for 100-200 ms at a time on a loaded machine.) */
+     Each is a small element moved on transform and opacity only, set at each beat of the page's
+     motion clock (window.lianxinMotion): no repaint of the map, and ten rendered frames a second
+     instead of the sixty a compositor animation asks for. (A canvas redrawn 25 times a second cost
+     a ~6 MB layer upload each time; Web Animations at 60 fps kept a software-rendered wall at ~60 %
+     of a core.) */
+
+  var motion = window.lianxinMotion;
+
+  function easeOut(k) { return 1 - (1 - k) * (1 - k); }
 
   function at(node, p) {
     node.style.left = p[0].toFixed(1) + "px";
@@ -250,13 +255,27 @@
   function flash(f, delay) {
     var node = S.flashPool[S.flashNext];
     S.flashNext = (S.flashNext + 1) % S.flashPool.length;
-    var p = project(f[0], f[1]), xy = "translate(" + p[0].toFixed(1) + "px," + p[1].toFixed(1) + "px) ";
+    var p = project(f[0], f[1]);
     node.style.color = S.meta.kinds[f[2]] ? S.meta.kinds[f[2]].colour : "#ffffff";
-    if (node._anim) node._anim.cancel();
-    node._anim = node.animate(
-      [{ transform: xy + "scale(0.25)", opacity: 1 }, { transform: xy + "scale(1)", opacity: 0 }],
-      { duration: FLASH_MS, delay: delay, easing: "ease-out", fill: "both" }
-    );
+    node._xy = "translate(" + p[0].toFixed(1) + "px," + p[1].toFixed(1) + "px) ";
+    node._t0 = performance.now() + delay;
+    motion.move(flashBeat);
+  }
+
+  // A flash grows from a quarter of its size and fades, eased out; returns whether any still shows.
+  function flashBeat(now) {
+    var alive = false;
+    S.flashPool.forEach(function (node) {
+      if (node._t0 === undefined) return;
+      var k = (now - node._t0) / FLASH_MS;
+      if (k >= 1) { node.style.opacity = "0"; node._t0 = undefined; return; }
+      alive = true;
+      if (k < 0) { node.style.opacity = "0"; return; }
+      var e = easeOut(k);
+      node.style.transform = node._xy + "scale(" + (0.25 + 0.75 * e).toFixed(3) + ")";
+      node.style.opacity = (1 - e).toFixed(3);
+    });
+    return alive;
   }
 
   function curve(p0, p1) {
@@ -297,21 +316,35 @@
     var comet = el("i", "map-comet");
     comet.style.color = colour;
     S.fx.appendChild(comet);
-    var keys = [];
-    for (var k = 0; k <= COMET_STEPS; k++) {
-      var q = bezier(p0, c, p1, k / COMET_STEPS);
-      keys.push({ transform: "translate(" + q[0].toFixed(1) + "px," + q[1].toFixed(1) + "px)", opacity: k === COMET_STEPS ? 0 : 1 });
-    }
-    comet.animate(keys, { duration: LINE_PERIOD_MS, iterations: Infinity, delay: -ln.phase * LINE_PERIOD_MS });
     ln.nodes = [g, comet];
+    ln.flight = [p0, c, p1];
+    cometBeat(performance.now());
+    motion.move(cometBeat);
+  }
+
+  // Every open line's comet, where its flight (LINE_PERIOD_MS, from its own phase) has it now.
+  function cometBeat(now) {
+    var flying = false;
+    Object.keys(S.lines).forEach(function (key) {
+      var ln = S.lines[key];
+      if (!ln.nodes) return;
+      flying = true;
+      var t = (now / LINE_PERIOD_MS + ln.phase) % 1, q = bezier(ln.flight[0], ln.flight[1], ln.flight[2], t);
+      ln.nodes[1].style.transform = "translate(" + q[0].toFixed(1) + "px," + q[1].toFixed(1) + "px)";
+      ln.nodes[1].style.opacity = t > 0.96 ? "0" : "1";
+    });
+    return flying;
   }
 
   function removeLine(ln) {
-    (ln.nodes || []).forEach(function (node) {
-      var anim = node.animate([{ opacity: 1 }, { opacity: 0 }], { duration: LINE_FADE_MS, fill: "forwards" });
-      anim.onfinish = function () { node.remove(); };
-    });
+    var nodes = ln.nodes || [], start = performance.now();
     ln.nodes = null;
+    if (!nodes.length) return;
+    motion.move(function fadeBeat(now) {
+      var k = (now - start) / LINE_FADE_MS;
+      nodes.forEach(function (node) { if (k >= 1) node.remove(); else node.style.opacity = (1 - k).toFixed(3); });
+      return k < 1;
+    });
   }
 
   function drawNotices() {
@@ -321,9 +354,22 @@
       if (!c) return;
       var node = el("i", "map-notice level-" + n[1]);
       node.style.color = S.meta.notice[n[1]] || S.meta.notice.info;
+      node.appendChild(el("i", "map-notice-ring"));
       at(node, project(c[0], c[1]));
       S.fx.appendChild(node);
     });
+    if (S.notices.length) motion.move(noticeBeat);
+  }
+
+  // The rings of every notice on the map, one pulse each NOTICE_PULSE_MS.
+  function noticeBeat(now) {
+    var rings = S.fx ? S.fx.querySelectorAll(".map-notice-ring") : [];
+    var e = easeOut((now % NOTICE_PULSE_MS) / NOTICE_PULSE_MS);
+    Array.prototype.forEach.call(rings, function (ring) {
+      ring.style.transform = "scale(" + (0.3 + 0.7 * e).toFixed(3) + ")";
+      ring.style.opacity = (1 - e).toFixed(3);
+    });
+    return rings.length > 0;
   }
 
   // After a zoom or a resize the projection changed: put everything that stays where it belongs.

@@ -2,14 +2,17 @@
 
 The server runs ``python app.py`` on a fresh 50,000-member demo; the
 simulator (``python -m dashboard simulate``, another process) keeps every
-frame busy. Each screen is a ``dashboard.screen_client.ScreenClient``: it
-speaks Dash's websocket-callback protocol exactly as a page does (start the
+frame busy. Most screens are ``dashboard.screen_client.ScreenClient``s: they
+speak Dash's websocket-callback protocol exactly as a page does (start the
 persistent callback, answer the scope and acknowledgement requests) without
-rendering. For each N in ``--screens``, in one run: frame lag (client receive
-time − the frame's server time), frames per screen per second, frame size,
-and the server's CPU per screen.
+rendering, spread over ``--processes`` client processes so that no one
+Python client is the limit. ``--browsers`` more are headless Chromium pages
+on the wall, each recording the lag of every frame it takes. For each N in
+``--screens`` (browsers included), in one run: frame lag (receive time − the
+frame's server time) for the light clients and for the pages, frames per
+screen per second, frame size, and the server's CPU per screen.
 
-    python benchmarks/live_fanout.py --screens 100,300 --seconds 20
+    python benchmarks/live_fanout.py --screens 100,300 --seconds 20 --browsers 5
 """
 
 from __future__ import annotations
@@ -17,18 +20,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_harness import Server  # noqa: E402
 from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id  # noqa: E402
+
+# Every frame's lag as the page takes it (conn-state's data-lag-ms is set once per frame).
+RECORD_LAGS = """() => {
+  window.__lags = [];
+  const c = document.getElementById('conn-state');
+  new MutationObserver(() => window.__lags.push(Number(c.getAttribute('data-lag-ms'))))
+    .observe(c, {attributes: true, attributeFilter: ['data-lag-ms']});
+}"""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -45,45 +61,123 @@ def start_simulator(server: Server, rate: float, seconds: float) -> subprocess.P
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def fan_out(server: Server, screens: int, seconds: float) -> dict[str, float]:
-    ticket = find_ticket(await page_layout(server.url))
-    callback = await stream_callback_id(server.url)
-    clients = [ScreenClient(server.url, ticket, callback) for _ in range(screens)]
+def _screens(url: str, ticket: str, callback: str, count: int, seconds: float) -> dict[str, Any]:
+    """One client process: ``count`` screens for ``seconds``; what they saw (first two frames of each left out)."""
+
+    async def run() -> list[ScreenClient]:
+        clients = [ScreenClient(url, ticket, callback) for _ in range(count)]
+        await asyncio.gather(*(c.run(seconds) for c in clients))
+        return clients
+
+    clients = asyncio.run(run())
+    return {
+        "lags": [lag for c in clients for lag in c.lags_ms[2:]],
+        "sizes": [size for c in clients for size in c.frame_bytes[1:]],
+        "frames": sum(len(c.frames) for c in clients),
+        "first_frame_bytes": next((c.frame_bytes[0] for c in clients if c.frame_bytes), 0),
+        "without_frames": sum(1 for c in clients if not c.frames),
+    }
+
+
+def _warm(_: int) -> None:
+    time.sleep(1.0)
+
+
+def fan_out(
+    server: Server, pool: ProcessPoolExecutor, stream: tuple[str, str], processes: int, light: int, pages: list[Any], seconds: float
+) -> dict[str, Any]:
+    """``light`` protocol screens over ``processes`` processes beside the open ``pages``, for ``seconds``."""
+    ticket, callback = stream
+    shares = [light // processes + (1 if i < light % processes else 0) for i in range(processes)]
+    for page in pages:
+        page.evaluate("() => { window.__lags.length = 0; }")
     cpu0, t0 = server.cpu_seconds(), time.monotonic()
-    await asyncio.gather(*(c.run(seconds) for c in clients))
+    jobs = [pool.submit(_screens, server.url, ticket, callback, n, seconds) for n in shares if n]
+    parts = [job.result() for job in jobs]
     cpu, wall = server.cpu_seconds() - cpu0, time.monotonic() - t0
-    warm = [lag for c in clients for lag in c.lags_ms[2:]]  # skip the full first frames
-    sizes = [size for c in clients for size in c.frame_bytes[1:]]
-    frames = sum(len(c.frames) for c in clients)
+    page_lags = [lag for page in pages for lag in page.evaluate("() => window.__lags.slice(2)")]
+    lags = [lag for part in parts for lag in part["lags"]]
+    sizes = [size for part in parts for size in part["sizes"]]
+    screens = light + len(pages)
+    everyone = lags + page_lags
     return {
         "screens": screens,
+        "light_clients": light,
+        "client_processes": len(jobs),
+        "chromium_pages": len(pages),
         "seconds": round(wall, 1),
-        "frames_per_screen_per_s": round(frames / screens / wall, 2),
-        "lag_ms_p50": round(percentile(warm, 0.5), 1),
-        "lag_ms_p95": round(percentile(warm, 0.95), 1),
-        "lag_ms_p99": round(percentile(warm, 0.99), 1),
+        "frames_per_light_screen_per_s": round(sum(p["frames"] for p in parts) / max(light, 1) / wall, 2),
+        "lag_ms_p50": round(percentile(everyone, 0.5), 1),
+        "lag_ms_p95": round(percentile(everyone, 0.95), 1),
+        "lag_ms_p99": round(percentile(everyone, 0.99), 1),
+        "light_lag_ms_p95": round(percentile(lags, 0.95), 1),
+        "chromium_lag_ms_p50": round(percentile(page_lags, 0.5), 1),
+        "chromium_lag_ms_p95": round(percentile(page_lags, 0.95), 1),
+        "chromium_frames_per_page_per_s": round(len(page_lags) / max(len(pages), 1) / wall, 2),
         "frame_bytes_mean": round(statistics.fmean(sizes)) if sizes else 0,
-        "first_frame_bytes": clients[0].frame_bytes[0] if clients[0].frame_bytes else 0,
+        "first_frame_bytes": next((p["first_frame_bytes"] for p in parts if p["first_frame_bytes"]), 0),
         "server_cpu_percent": round(100 * cpu / wall, 1),
         "server_cpu_ms_per_screen_per_s": round(1000 * cpu / wall / screens, 3),
-        "screens_without_frames": sum(1 for c in clients if not c.frames),
+        "screens_without_frames": sum(p["without_frames"] for p in parts),
     }
+
+
+def open_pages(browser: Any, url: str, count: int) -> list[Any]:
+    pages = []
+    for _ in range(count):
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(url, wait_until="load")
+        page.wait_for_selector("#conn-state.live", timeout=60_000)
+        page.evaluate(RECORD_LAGS)
+        pages.append(page)
+    return pages
+
+
+@contextmanager
+def chromium_or_none(count: int) -> Iterator[Any]:
+    """Headless Chromium when ``count`` > 0, else None; closed on exit."""
+    if not count:
+        yield None
+        return
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--screens", default="100,300", help="comma-separated screen counts, run one after another")
+    parser.add_argument("--screens", default="100,300", help="comma-separated screen counts (browsers included), run one after another")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per screen count")
-    parser.add_argument("--rate", type=float, default=500.0, help="simulated events per second in the background")
+    parser.add_argument("--rate", type=float, default=2000.0, help="simulated events per second in the background")
     parser.add_argument("--members", type=int, default=50_000)
+    parser.add_argument("--processes", type=int, default=2, help="client processes the light screens are spread over")
+    parser.add_argument("--browsers", type=int, default=5, help="of the screens, how many are Chromium pages on the wall")
+    parser.add_argument("--path", default="/", help="the page the Chromium screens show")
     args = parser.parse_args()
     counts = [int(n) for n in args.screens.split(",")]
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), args.members) as server:
-        total = len(counts) * (args.seconds + 10) + 30
-        sim = start_simulator(server, args.rate, total)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Server(Path(tmp), args.members) as server,
+        ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
+        list(pool.map(_warm, range(args.processes)))  # every client process started and imported before any clock
+        sim = start_simulator(server, args.rate, len(counts) * (args.seconds + 15) + 120)
         try:
-            time.sleep(3)
-            runs = [asyncio.run(fan_out(server, n, args.seconds)) for n in counts]
+            # Before Chromium: Playwright's sync API keeps an event loop running in this thread.
+            stream = (find_ticket(asyncio.run(page_layout(server.url))), asyncio.run(stream_callback_id(server.url)))
+            runs = []
+            with chromium_or_none(args.browsers) as browser:
+                pages = open_pages(browser, server.url + args.path, args.browsers) if browser else []
+                time.sleep(3)
+                for n in counts:
+                    runs.append(fan_out(server, pool, stream, args.processes, max(0, n - len(pages)), pages, args.seconds))
         finally:
             sim.terminate()
             sim.wait(20)

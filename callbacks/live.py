@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from dash import callback, ctx, set_props
 from dash.exceptions import WebsocketDisconnected
@@ -27,6 +28,24 @@ log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 30.0
 # How often a stream opened with a token or a session checks that it was not revoked.
 GRANT_CHECK_S = 5.0
+META_WAIT_S = 30.0
+META_RETRY_S = 0.2
+
+
+async def page_meta(ws: Any) -> Any:
+    """The page's ``live-meta`` data, waiting up to META_WAIT_S for the page to have it.
+
+    The socket opens, and this callback starts, as soon as Dash's shell loads;
+    the page itself (with its ``live-meta`` store) arrives by the pages callback
+    after that, late on a busy machine. A page that has none (login, admin)
+    answers None until the wait runs out.
+    """
+    deadline = time.monotonic() + META_WAIT_S
+    while True:
+        meta = await ws.get_prop("live-meta", "data", timeout=10)
+        if meta is not None or time.monotonic() >= deadline:
+            return meta
+        await asyncio.sleep(META_RETRY_S)
 
 
 def register(view: ViewContext) -> None:
@@ -38,7 +57,7 @@ def register(view: ViewContext) -> None:
         if ws is None:
             return
         try:
-            meta = await ws.get_prop("live-meta", "data", timeout=10)
+            meta = await page_meta(ws)
         except (TimeoutError, WebsocketDisconnected):
             return
         checked = signer.verify_grant(meta.get("ticket")) if isinstance(meta, dict) else None

@@ -11,7 +11,6 @@ goes over the wire.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import websockets
 
 PAGES_OUTPUT = ".._pages_content.children..._pages_store.data.."
@@ -71,13 +71,16 @@ async def stream_callback_id(base_url: str) -> str:
 
 @dataclass
 class ScreenClient:
-    """One screen. ``ack_delay_s`` emulates a slow page; ``stalled`` stops reading after the first frame."""
+    """One screen. ``ack_delay_s`` emulates a slow page; ``stalled`` stops reading after the first frame;
+    ``layout_late`` answers that many requests for ``live-meta`` as a page whose layout has not arrived yet."""
 
     base_url: str
     ticket: str
     callback_id: str
     ack_delay_s: float = 0.0
     stalled: bool = False
+    layout_late: int = 0
+    meta_requests: int = 0
     frames: list[dict[str, Any]] = field(default_factory=list)
     lags_ms: list[float] = field(default_factory=list)
     received_ms: list[float] = field(default_factory=list)
@@ -94,14 +97,14 @@ class ScreenClient:
         origin = self.base_url
         async with websockets.connect(self.ws_url, origin=origin, max_size=None, open_timeout=30) as ws:
             await ws.send(
-                json.dumps(
+                orjson.dumps(
                     {
                         "type": "callback_request",
                         "rendererId": self.renderer_id,
                         "requestId": uuid.uuid4().hex,
                         "payload": {"output": self.callback_id, "outputs": [], "inputs": [], "state": [], "changedPropIds": []},
                     }
-                )
+                ).decode()
             )
             deadline = time.monotonic() + duration_s
             while (left := deadline - time.monotonic()) > 0:
@@ -113,7 +116,7 @@ class ScreenClient:
                 except TimeoutError:
                     break
                 self.bytes_received += len(raw)
-                data = json.loads(raw)
+                data = orjson.loads(raw)
                 for message in data if isinstance(data, list) else [data]:
                     await self._handle(ws, message, len(raw))
         return self
@@ -131,18 +134,20 @@ class ScreenClient:
         elif kind == "get_props_request":
             component = payload.get("componentId")
             if component == "live-meta":
-                answer = {"data": {"ticket": self.ticket}}
+                self.meta_requests += 1
+                late = self.meta_requests <= self.layout_late
+                answer = {} if late else {"data": {"ticket": self.ticket}}
             else:
                 if self.ack_delay_s:
                     await asyncio.sleep(self.ack_delay_s)
                 answer = {"data": self.frames[-1]["seq"] if self.frames else 0}
             await ws.send(
-                json.dumps(
+                orjson.dumps(
                     {
                         "type": "get_props_response",
                         "rendererId": self.renderer_id,
                         "requestId": message["requestId"],
                         "payload": answer,
                     }
-                )
+                ).decode()
             )

@@ -81,6 +81,18 @@ def test_a_new_screen_gets_the_full_state_then_only_changes(live_server: LiveSer
     assert totals and totals[-1] > first["kpi"]["events_total"]
 
 
+def test_a_page_whose_layout_arrives_late_still_gets_its_frames(live_server: LiveServer) -> None:
+    """Dash starts the stream when its shell loads; the page (and its live-meta) may come later."""
+
+    async def scenario() -> ScreenClient:
+        ticket, cb = await screens(live_server)
+        return await ScreenClient(live_server.url, ticket, cb, layout_late=5).run(5)
+
+    client = run(scenario())
+    assert client.meta_requests == 6, "the stream should ask again until the page has its live-meta"
+    assert client.frames and client.frames[0]["full"] is True
+
+
 def test_public_screens_never_receive_member_names(live_server: LiveServer) -> None:
     branch, member, _ = a_branch_and_member(live_server)
     name = db_rows(live_server, f"SELECT name FROM members WHERE code = '{member}'")[0][0]
