@@ -53,11 +53,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     p.add_argument("--no-simulate", action="store_true", help="do not run the built-in simulator")
     p.add_argument("--rate", type=float, default=20.0, help="simulated events per second (default %(default)s)")
-    p.add_argument("--bus-url", default=None, help="redis://… to share live state between processes")
     p.add_argument("--exhibition", action="store_true", help="exhibition mode: public level, self-running show")
     p.add_argument("--regions", type=Path, default=None, help="your own region boundaries (GeoJSON)")
     p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
     p.add_argument("--demo-members", type=int, default=50_000, help="size of the demo seeded into an empty database")
+    p.add_argument(
+        "--no-ws-compression", action="store_true",
+        help="do not compress websocket messages (less server CPU per screen, ~2.7× the bytes; docs/benchmarks.md)",
+    )
     sec = p.add_argument_group("access and hardening (docs/security.md)")
     sec.add_argument("--allowed-origins", default="", help="comma-separated extra origins allowed on websockets (https://wall.example.org)")
     sec.add_argument("--frame-origins", default="", help="comma-separated origins allowed to embed the pages in a frame")
@@ -79,7 +82,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         port=a.port,
         simulate=not a.no_simulate,
         simulate_rate=a.rate,
-        bus_url=a.bus_url,
         exhibition=a.exhibition,
         regions_file=a.regions,
         region_property=a.region_property,
@@ -91,6 +93,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         secure_cookies=a.secure_cookies,
         ingest_frames_per_s=a.ingest_rate_limit,
         ws_idle_timeout_s=a.ws_idle_timeout,
+        ws_compression=not a.no_ws_compression,
     )
 
 
@@ -228,6 +231,7 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
         harden(app, settings),
         log_level="warning",
         ws_max_size=4 * 1024 * 1024,
+        ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=3,
         proxy_headers=settings.trusted_proxies is not None,
         forwarded_allow_ips=settings.trusted_proxies or "",

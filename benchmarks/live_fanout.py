@@ -12,7 +12,7 @@ on the wall, each recording the lag of every frame it takes. For each N in
 frame's server time) for the light clients and for the pages, frames per
 screen per second, frame size, and the server's CPU per screen.
 
-    python benchmarks/live_fanout.py --screens 100,300 --seconds 20 --browsers 5
+    python benchmarks/live_fanout.py --screens 100,300 --seconds 20 --browsers 5 [--no-ws-compression]
 """
 
 from __future__ import annotations
@@ -160,11 +160,12 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="client processes the light screens are spread over")
     parser.add_argument("--browsers", type=int, default=5, help="of the screens, how many are Chromium pages on the wall")
     parser.add_argument("--path", default="/", help="the page the Chromium screens show")
+    parser.add_argument("--no-ws-compression", action="store_true", help="run the server with --no-ws-compression")
     args = parser.parse_args()
     counts = [int(n) for n in args.screens.split(",")]
     with (
         tempfile.TemporaryDirectory() as tmp,
-        Server(Path(tmp), args.members) as server,
+        Server(Path(tmp), args.members, ("--no-ws-compression",) if args.no_ws_compression else ()) as server,
         ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool,
     ):
         list(pool.map(_warm, range(args.processes)))  # every client process started and imported before any clock
@@ -181,7 +182,10 @@ def main() -> None:
         finally:
             sim.terminate()
             sim.wait(20)
-        print(json.dumps({"benchmark": "live_fanout", "background_events_per_s": args.rate, "frame_hz": 4, "runs": runs}))
+        print(json.dumps({
+            "benchmark": "live_fanout", "background_events_per_s": args.rate, "frame_hz": 4,
+            "ws_compression": not args.no_ws_compression, "runs": runs,
+        }))
 
 
 if __name__ == "__main__":

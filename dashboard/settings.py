@@ -16,7 +16,6 @@ class Settings:
     port: int = 8050
     simulate: bool = True
     simulate_rate: float = 20.0
-    bus_url: str | None = None
     exhibition: bool = False
     regions_file: Path | None = None
     region_property: str = "code"
@@ -33,5 +32,8 @@ class Settings:
     secure_cookies: bool = False
     ingest_frames_per_s: float = 2000.0
     ws_idle_timeout_s: float = 300.0
+    # permessage-deflate on websockets: ~2.7× fewer bytes to tablets on slow links, for ~40 % more
+    # server CPU per screen (measured in docs/benchmarks.md, "Live screens").
+    ws_compression: bool = True
     ingest_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_INGEST_TOKEN") or None)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)

@@ -1,7 +1,8 @@
 """Shared fixtures: a live Lianxin server in a subprocess, PostgreSQL, headless Chromium.
 
 Tests talk to real parts: ``python app.py`` on a free port with a real SQLite
-file, the PostgreSQL and Redis of this machine, Debian's Chromium driven by
+file, the PostgreSQL of this machine (Redis is not used yet: the Redis bus
+is not built), Debian's Chromium driven by
 Playwright. Tests that need a service skip with the reason when it is absent,
 unless ``LIANXIN_REQUIRE_SERVICES=1`` (CI), where they fail instead.
 """
@@ -28,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_INGEST_TOKEN = "test-ingest-" + uuid.uuid4().hex
 TEST_ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
 POSTGRES_URL = os.environ.get("LIANXIN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("LIANXIN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("LIANXIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

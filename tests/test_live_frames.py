@@ -6,10 +6,12 @@ import asyncio
 import sqlite3
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from tests.conftest import LiveServer
@@ -214,3 +216,23 @@ def test_a_forged_ticket_gets_no_frames(live_server: LiveServer, ticket: str) ->
         return await ScreenClient(live_server.url, ticket, cb).run(2)
 
     assert run(scenario()).frames == []
+
+
+def negotiated_extensions(server: LiveServer) -> str | None:
+    """What the server answers to a client offering permessage-deflate, as every browser does."""
+
+    async def handshake() -> str | None:
+        url = server.url.replace("http://", "ws://") + "/_dash-ws-callback"
+        async with websockets.connect(url, origin=server.url, compression="deflate") as ws:
+            return ws.response.headers.get("Sec-WebSocket-Extensions")
+
+    return run(handshake())
+
+
+def test_frames_are_compressed_unless_turned_off(live_server: LiveServer, tmp_path: Path) -> None:
+    assert "permessage-deflate" in (negotiated_extensions(live_server) or "")
+    plain = LiveServer(tmp_path / "plain.db", extra_args=["--no-simulate", "--no-ws-compression"]).start()
+    try:
+        assert negotiated_extensions(plain) is None
+    finally:
+        plain.stop()
