@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -107,6 +107,18 @@ class DemoStatistics:
 
     def probationary_count(self, members: int) -> int:
         return round(members * self.probationary_share)
+
+    def as_of(self, day: dt.date) -> DemoStatistics:
+        """The same statistics moved forward to ``day``: the reference date and every joining period.
+
+        The bulletin describes the membership on its reference date; a demo seeded
+        later is that membership as it would stand on ``day``, so that ages counted
+        from today (as the aggregator does, rightly for real data) fall in the
+        published bands, and this year's intake is this year's probationary members.
+        """
+        shift = day - self.reference_date
+        periods = tuple(JoinPeriod(p.key, p.first_day + shift, p.last_day + shift) for p in self.join_periods)
+        return replace(self, reference_date=day, join_periods=periods)
 
 
 def _shares(counts: list[float]) -> np.ndarray:

@@ -9,6 +9,7 @@ so a failed or interrupted seed leaves the database as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable
@@ -49,9 +50,13 @@ class DemoOrganisation:
         )
 
 
-def generate_demo(members: int, seed: int) -> DemoOrganisation:
-    """The demo organisation of ``members`` party members; same arguments, same organisation."""
-    stats = load_statistics()
+def generate_demo(members: int, seed: int, as_of: dt.date | None = None) -> DemoOrganisation:
+    """The demo organisation of ``members`` party members as it stands on ``as_of`` (default today).
+
+    Same arguments, same organisation; without ``as_of`` that means on the same day
+    (birth years and joining dates are counted back from it).
+    """
+    stats = load_statistics().as_of(as_of or dt.date.today())
     minimum = stats.min_full_members_per_branch
     if members < minimum:
         raise SeedRefused(f"a demo organisation needs at least {minimum} members (a branch needs {minimum} full members)")
