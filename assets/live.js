@@ -147,8 +147,13 @@
     for (var i = 0; i < pts.length; i++) {
       d += (i ? " " : "") + (i * w / (pts.length - 1)).toFixed(1) + "," + (h - 2 - (pts[i] - lo) / span * (h - 4)).toFixed(1);
     }
-    box.innerHTML = '<svg viewBox="0 0 100 20" preserveAspectRatio="none" width="100%" height="100%">' +
-      '<polyline fill="none" stroke="#f3c14b" stroke-width="1.5" vector-effect="non-scaling-stroke" points="' + d + '"/></svg>';
+    var line = box.querySelector("polyline");
+    if (!line) {   // drawn once; afterwards only its points change (no new nodes four times a second)
+      box.innerHTML = '<svg viewBox="0 0 100 20" preserveAspectRatio="none" width="100%" height="100%">' +
+        '<polyline fill="none" stroke="#f3c14b" stroke-width="1.5" vector-effect="non-scaling-stroke"/></svg>';
+      line = box.querySelector("polyline");
+    }
+    line.setAttribute("points", d);
   }
 
   function updateTiles(kpi) {
@@ -217,19 +222,23 @@
     var breaks = kpi.rule_breaks !== undefined ? kpi.rule_breaks : (state.breaks || {});
     var transfers = kpi.transfers !== undefined ? kpi.transfers : (state.transfers || {});
     state.notices = notices; state.breaks = breaks; state.transfers = transfers;
-    var ul = el("ul", "alert-list");
     var now = Date.now();
-    notices.forEach(function (n) {
-      if (n.expires && n.expires < now) return;
+    var shown = notices.filter(function (n) { return !(n.expires && n.expires < now); });
+    var rules = [["few_members", breaks.few_members], ["no_secretary", breaks.no_secretary],
+                 ["no_meeting", breaks.no_meeting], ["transfers_overdue", transfers.overdue]].filter(function (row) { return row[1]; });
+    // Rebuilt only when what it shows changed: most frames change a transfer count, not an alert.
+    var key = JSON.stringify([shown.map(function (n) { return [n.id, n.level, n.title, n.org]; }), rules]);
+    if (box._shown === key) return;   // kept on the element: a re-rendered box starts without it
+    box._shown = key;
+    var ul = el("ul", "alert-list");
+    shown.forEach(function (n) {
       var li = el("li", "notice level-" + n.level);
       li.appendChild(el("span", "badge", label("notice." + n.level)));
       li.appendChild(el("span", "label", n.title));
       li.appendChild(el("span", "value", n.org));
       ul.appendChild(li);
     });
-    [["few_members", breaks.few_members], ["no_secretary", breaks.no_secretary],
-     ["no_meeting", breaks.no_meeting], ["transfers_overdue", transfers.overdue]].forEach(function (row) {
-      if (!row[1]) return;
+    rules.forEach(function (row) {
       var li = el("li", "alert-rule");
       li.appendChild(el("span", "label", label("alerts." + row[0])));
       li.appendChild(el("span", "value", fmtCount(row[1])));
@@ -242,6 +251,8 @@
   function updateLeaderboard(rows) {
     var box = document.getElementById("leaderboard");
     if (!box || !rows) return;
+    var key = JSON.stringify(rows.slice(0, 8));
+    if (box._shown === key) return;
     var ol = el("ol", "ranked");
     ol.id = "leaderboard";
     rows.slice(0, 8).forEach(function (r, i) {
@@ -252,6 +263,7 @@
       ol.appendChild(li);
     });
     if (!rows.length) { ol = el("div", "empty", label("leaderboard.empty")); ol.id = "leaderboard"; }
+    ol._shown = key;
     box.replaceWith(ol);
   }
 

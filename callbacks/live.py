@@ -29,7 +29,8 @@ ACK_TIMEOUT_S = 30.0
 # How often a stream opened with a token or a session checks that it was not revoked.
 GRANT_CHECK_S = 5.0
 META_WAIT_S = 30.0
-META_RETRY_S = 0.2
+META_RETRY_S = 0.1
+META_RETRY_MAX_S = 2.0
 
 
 async def page_meta(ws: Any) -> Any:
@@ -38,14 +39,17 @@ async def page_meta(ws: Any) -> Any:
     The socket opens, and this callback starts, as soon as Dash's shell loads;
     the page itself (with its ``live-meta`` store) arrives by the pages callback
     after that, late on a busy machine. A page that has none (login, admin)
-    answers None until the wait runs out.
+    answers None until the wait runs out; the asking backs off (0.1 s doubling
+    to 2 s) so such a page sees about twenty requests, not hundreds.
     """
     deadline = time.monotonic() + META_WAIT_S
+    delay = META_RETRY_S
     while True:
         meta = await ws.get_prop("live-meta", "data", timeout=10)
         if meta is not None or time.monotonic() >= deadline:
             return meta
-        await asyncio.sleep(META_RETRY_S)
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, META_RETRY_MAX_S)
 
 
 def register(view: ViewContext) -> None:
