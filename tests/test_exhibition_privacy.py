@@ -20,9 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
+from dashboard import simulator_texts
 from dashboard.scopes import PEOPLE_KEYS, PUBLIC_MIN_COUNT
 from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.wall_units import PEOPLE_FIELDS, UNIT_FIELDS
+from layouts.i18n import ZH
 from tests.conftest import LiveServer, wait_until
 from tests.page_traffic import PageTraffic, readable
 
@@ -38,6 +40,29 @@ def show(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server.stop()
 
 
+def strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings_in(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from strings_in(v)
+
+
+def own_words(conn: sqlite3.Connection) -> str:
+    """All the Chinese the pages show of their own: labels, organisation names, the simulator's titles.
+
+    A generated name that is also such a word (a member called 高中 beside the
+    education label 高中/中专) cannot be told from it in page text, so it is not
+    looked for; every other name is.
+    """
+    texts = [text for name in dir(simulator_texts) if name.isupper() for text in strings_in(getattr(simulator_texts, name))]
+    orgs = [name for (name,) in conn.execute("SELECT name FROM organisations")]
+    return "\n".join([*ZH.values(), *texts, *orgs])
+
+
 class Personal:
     """Every name, member code and phone in the store: the roll, and names given with applications."""
 
@@ -45,7 +70,8 @@ class Personal:
         with sqlite3.connect(server.db_url.removeprefix("sqlite:///")) as conn:
             rows = conn.execute("SELECT name, code, phone FROM members").fetchall()
             applicants = [json.loads(d).get("name") for (d,) in conn.execute("SELECT data FROM events WHERE type = 'recruit_applied'")]
-        self.names = {r[0] for r in rows} | {n for n in applicants if n}
+            words = own_words(conn)
+        self.names = {n for n in {r[0] for r in rows} | {n for n in applicants if n} if n not in words}
         self.codes = {r[1] for r in rows}
         self.phones = {r[2] for r in rows if r[2]}
         assert len(self.names) > 1000 and len(self.codes) >= 2000
