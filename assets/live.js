@@ -187,7 +187,9 @@
     return p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
   }
 
-  /* New rows are highlighted for FRESH_MS (a class set and taken off, no animation). */
+  /* A frame's new rows are highlighted until the next frame's come, or for FRESH_MS when the feed is
+     quiet (a class set and taken off, no animation): at a busy hour the highlight still marks the
+     newest rows rather than the whole list. */
   var FRESH_MS = 600;
   function freshBeat(now) {
     var fresh = document.querySelectorAll("#live-feed .feed-item.fresh");
@@ -201,6 +203,7 @@
     var placeholder = list.querySelector(".empty");
     if (placeholder) placeholder.remove();
     var born = performance.now();
+    Array.prototype.forEach.call(list.querySelectorAll(".feed-item.fresh"), function (li) { li.classList.remove("fresh"); });
     items.forEach(function (it) {
       var li = el("li", "feed-item fresh type-" + it.type);
       li._born = born;

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_harness import Server  # noqa: E402
+from benchmarks.map_harness import chromium  # noqa: E402
 from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id  # noqa: E402
 
 # Every frame's lag as the page takes it (conn-state's data-lag-ms is set once per frame).
@@ -139,16 +140,8 @@ def chromium_or_none(count: int) -> Iterator[Any]:
     if not count:
         yield None
         return
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def main() -> None:

@@ -242,3 +242,24 @@ def test_an_unknown_organisation_on_the_wall_is_said_plainly(wall_server: LiveSe
         assert "Traceback" not in page.content()
     finally:
         page.close()
+
+
+def test_what_moves_steps_on_the_motion_clock_and_nothing_runs_at_sixty_frames(wall_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    """Map flashes grow and fade, and the feed's newest rows are highlighted then not, with no CSS or Web Animation running."""
+    page = open_wall(browser, wall_server, "/")
+    try:
+        wait_for_live_panels(page)
+        page.evaluate("""() => {
+          window.__moved = {flash: 0, faded: 0};
+          new MutationObserver(records => records.forEach(r => {
+            const t = r.target;
+            if (t.classList.contains('map-flash') && parseFloat(t.style.opacity) > 0) window.__moved.flash++;
+            if (r.attributeName === 'class' && t.classList.contains('feed-item') && !t.classList.contains('fresh')) window.__moved.faded++;
+          })).observe(document.body, {attributes: true, subtree: true, attributeFilter: ['style', 'class']});
+        }""")
+        wait_until(page, "window.__moved.flash >= 3 && window.__moved.faded >= 1", timeout_s=30)
+        running = page.evaluate("() => document.getAnimations().filter(a => a.playState === 'running').map(a => a.animationName || a.constructor.name)")
+        assert running == [], running
+        assert page.evaluate("() => window.lianxinMotion.ms") == 100
+    finally:
+        page.close()
