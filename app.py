@@ -23,19 +23,18 @@ from dash import Dash, page_container
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from callbacks import admin, kpi, live, login, tablet, topology, wall
+from callbacks import admin, admin_import, kpi, live, login, tablet, topology, wall
 from callbacks import map as map_view
-from callbacks import admin_import
 from callbacks.context import ViewContext
-from dashboard.auth import FIRST_ADMIN, ensure_first_admin
-from dashboard.live_simulator import LiveSimulator
-from dashboard.regions import RegionFileError, RegionMap, load_regions, unknown_regions
-from dashboard.runtime import Runtime
-from dashboard.security import SecurityMiddleware, SecurityPolicy
-from dashboard.seed import seed_demo
-from dashboard.server import create_api
+from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
+from dashboard.api.app import create_api
+from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
+from dashboard.demo.seed import seed_demo
+from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unknown_regions
+from dashboard.runtime.core import Runtime
+from dashboard.runtime.demo_feed import LiveSimulator
 from dashboard.settings import Settings
-from dashboard.store import DEFAULT_DATABASE_URL, StoreError, open_store, org_count
+from dashboard.store.engine import DEFAULT_DATABASE_URL, StoreError, open_store, org_count
 from layouts.i18n import t
 
 ROOT = Path(__file__).resolve().parent

@@ -2,7 +2,7 @@
    keeps conn-state honest (live / stale / reconnecting, with data-lag-ms); and a watchdog that
    reloads the page when frames stopped but the server answers /api/health.
 
-   The frame format is made by dashboard/publisher.py: {seq, ts, full, heartbeat?, kpi: {...}, feed: [...]}.
+   The frame format is made by dashboard/live/publisher.py: {seq, ts, full, heartbeat?, kpi: {...}, feed: [...]}.
    Elements touched here are never re-rendered by Dash after the first layout, so direct DOM
    updates do not fight React. */
 (function () {

@@ -11,7 +11,7 @@
    - on /map (meta.drill), a click on a region zooms to it and asks the server for its
      organisations (dcc.Store map-drill -> callbacks/map.py -> map-orgs), drawn as markers
      that open /org/CODE; "back" returns to the whole map. Frames never undo the selection.
-   Frame format: dashboard/map_frames.py. */
+   Frame format: dashboard/map/frames.py. */
 (function () {
   "use strict";
 

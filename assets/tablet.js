@@ -1,6 +1,6 @@
 /* Lianxin tablet pages (/org/CODE): the parts live.js does not draw, updated from frames.
 
-   - the cards of the sub-organisations, from the `units` section (dashboard/wall_units.py): each
+   - the cards of the sub-organisations, from the `units` section (dashboard/wall/units.py): each
      card's figures are found by data-unit (its code) and data-field;
    - the activity trend of the last hour, from `events_trend` (Plotly.restyle of y only).
    KPI tiles and alerts are live.js's. */

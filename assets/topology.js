@@ -1,7 +1,7 @@
 /* The topology graph live: pulses where activity happens and health colours, from frames.
 
    The server sends organisations as preorder positions relative to the scope's top (see
-   dashboard/topology_frames.py); each drawn node carries its subtree range [pre, end) and its
+   dashboard/topology/frames.py); each drawn node carries its subtree range [pre, end) and its
    drawn parent in layout.meta.topology, so a position maps to the deepest drawn node holding it.
    Nothing here rebuilds the figure. Pulses are drawn once per frame onto one of a few canvases
    stacked over the plot, and older ones fade in steps (opacity) at the same beat: the page renders

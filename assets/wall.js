@@ -7,7 +7,7 @@
    - recruitment pipeline: the count of each stage;
    - the spotlight of one top-level unit (the rotation's org:CODE focus) from the `units` section,
      with the ranking of all units by the share of members active today.
-   Frame format: docs/live.md; units: dashboard/wall_units.py. */
+   Frame format: docs/live.md; units: dashboard/wall/units.py. */
 (function () {
   "use strict";
 

@@ -34,10 +34,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard.aggregator import SHANGHAI, Aggregator  # noqa: E402
-from dashboard.aggregator.members import MEMBER_COLUMNS  # noqa: E402
-from dashboard.events import MeetingKind, StoredEvent  # noqa: E402
-from dashboard.tree import OrgNode, OrgTree  # noqa: E402
+from dashboard.domain.events import MeetingKind, StoredEvent
+from dashboard.live.aggregator import SHANGHAI, Aggregator
+from dashboard.live.aggregator.members import MEMBER_COLUMNS
+from dashboard.store.tree import OrgNode, OrgTree
 
 # (kind, children per parent) for levels 1.. below the top.
 SHAPE = [("committee", 31), ("committee", 6), ("committee", 5), ("committee", 4), ("branch", 8), ("group", 1)]

@@ -43,8 +43,8 @@ def _peak_mb() -> float:
 
 
 def child_seed(database: Path, members: int) -> dict:
-    from dashboard.seed import seed_demo
-    from dashboard.store import open_store
+    from dashboard.demo.seed import seed_demo
+    from dashboard.store.engine import open_store
 
     engine = open_store(f"sqlite:///{database}")
     started, cpu = time.perf_counter(), time.process_time()
@@ -54,8 +54,8 @@ def child_seed(database: Path, members: int) -> dict:
 
 
 def child_import(database: Path, directory: Path) -> dict:
-    from dashboard.importer import ImportFiles, run_import
-    from dashboard.store import open_store
+    from dashboard.store.engine import open_store
+    from dashboard.transfer.importer import ImportFiles, run_import
 
     engine = open_store(f"sqlite:///{database}")
     files = ImportFiles(directory / "orgs.csv", directory / "members.csv", directory / "links.csv")
@@ -66,8 +66,8 @@ def child_import(database: Path, directory: Path) -> dict:
 
 
 def child_export(database: Path, directory: Path) -> dict:
-    from dashboard.exporter import export_subtree
-    from dashboard.store import open_store
+    from dashboard.store.engine import open_store
+    from dashboard.transfer.export import export_subtree
 
     started = time.perf_counter()
     summary = export_subtree(open_store(f"sqlite:///{database}"), directory, formats=("csv",))

@@ -33,10 +33,10 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard.ingest import EVENT_COLUMNS, key_hash  # noqa: E402
-from dashboard.simulator import Population, StreamModel  # noqa: E402
-from dashboard.store import make_engine, open_store  # noqa: E402
-from dashboard.tree import OrgTree  # noqa: E402
+from dashboard.demo.simulator import Population, StreamModel  # noqa: E402
+from dashboard.ingest.ingestor import EVENT_COLUMNS, key_hash  # noqa: E402
+from dashboard.store.engine import make_engine, open_store  # noqa: E402
+from dashboard.store.tree import OrgTree  # noqa: E402
 
 
 def _free_port() -> int:

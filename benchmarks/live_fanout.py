@@ -2,7 +2,7 @@
 
 The server runs ``python app.py`` on a fresh 50,000-member demo; the
 simulator (``python -m dashboard simulate``, another process) keeps every
-frame busy. Most screens are ``dashboard.screen_client.ScreenClient``s: they
+frame busy. Most screens are ``dashboard.live.screen_client.ScreenClient``s: they
 speak Dash's websocket-callback protocol exactly as a page does (start the
 persistent callback, answer the scope and acknowledgement requests) without
 rendering, spread over ``--processes`` client processes so that no one
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_harness import Server  # noqa: E402
 from benchmarks.map_harness import chromium  # noqa: E402
-from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id  # noqa: E402
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id  # noqa: E402
 
 # Every frame's lag as the page takes it (conn-state's data-lag-ms is set once per frame).
 RECORD_LAGS = """() => {

@@ -33,7 +33,6 @@ from benchmarks.ingest_harness import Server  # noqa: E402
 from benchmarks.live_fanout import start_simulator  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-
 IN_PAGE = """() => {
   let n = 0;
   const walk = document.createTreeWalker(document, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);

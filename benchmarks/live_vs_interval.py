@@ -4,7 +4,7 @@ One server (benchmarks/interval_server.py: Lianxin plus a ``/bench-interval``
 page polling every second over HTTP), a 50,000-member demo, the simulator in
 the background. Two phases in one run, each with N screens for S seconds:
 
-- push: N headless screens on the wall's websocket stream (dashboard.screen_client);
+- push: N headless screens on the wall's websocket stream (dashboard.live.screen_client);
 - interval: N pollers doing what a browser does for a dcc.Interval(1 s) page —
   POST /_dash-update-component every second.
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_harness import Server  # noqa: E402
 from benchmarks.live_fanout import percentile, start_simulator  # noqa: E402
-from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id  # noqa: E402
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id  # noqa: E402
 
 POLL_BODY = {
     "output": "bench-data.data",

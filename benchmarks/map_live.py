@@ -4,7 +4,7 @@ A fresh demo organisation (``python app.py --no-simulate``), fed by
 ``python -m dashboard simulate --rate 2000`` in another process. For 60 s:
 
 * on the wire: a headless screen speaking Dash's websocket protocol
-  (dashboard/screen_client.py) streams ``/map``'s scope and records every
+  (dashboard/live/screen_client.py) streams ``/map``'s scope and records every
   frame; for each, the bytes of its map keys (``map_*``, compact JSON, as the
   server serialises them) and of the whole websocket message. (Chromium's
   CDP ``Network.webSocketFrameReceived`` does not see these: Dash runs its
@@ -39,7 +39,7 @@ import httpx
 from ingest_harness import ROOT, Server
 from map_harness import chromium, summary, wait_until
 
-from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 
 LONG_TASKS = """
 window.__longTasks = [];

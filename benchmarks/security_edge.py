@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.security import SecurityMiddleware, SecurityPolicy  # noqa: E402
+from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
 
 HEADERS = [(b"host", b"127.0.0.1:8050"), (b"origin", b"http://127.0.0.1:8050"), (b"authorization", b"Bearer bench-token")]
 

@@ -40,8 +40,8 @@ MEMBER_COLUMNS = (
 
 def child_seed(database: Path, members: int) -> None:
     """In the child: migrate, then time seed_demo alone; print its summary as JSON."""
-    from dashboard.seed import seed_demo
-    from dashboard.store import open_store
+    from dashboard.demo.seed import seed_demo
+    from dashboard.store.engine import open_store
 
     engine = open_store(f"sqlite:///{database}")
     started = time.perf_counter()

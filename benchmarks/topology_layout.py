@@ -45,14 +45,14 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard.aggregator import Aggregator  # noqa: E402
-from dashboard.store import open_store  # noqa: E402
-from dashboard.topology import TreeIndex, full_layout  # noqa: E402
-from dashboard.topology_analysis import analyse_links, isolated_branches  # noqa: E402
-from dashboard.topology_lod import MAX_DRAWN  # noqa: E402
-from dashboard.topology_service import Topology  # noqa: E402
-from dashboard.tree import OrgTree  # noqa: E402
-from layouts.topology import topology_graph_figure  # noqa: E402
+from dashboard.live.aggregator import Aggregator
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
+from dashboard.topology.analysis import analyse_links, isolated_branches
+from dashboard.topology.lod import MAX_DRAWN
+from dashboard.topology.radial import TreeIndex, full_layout
+from dashboard.topology.service import Topology
+from layouts.topology import topology_graph_figure
 
 
 def median_s(fn: Callable[[], Any], repeat: int) -> float:

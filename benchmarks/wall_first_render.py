@@ -33,7 +33,7 @@ from map_harness import empty_dash_page, seeded_database
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(ROOT))
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 BIG_DB = Path(tempfile.gettempdir()) / "lianxin-wall-bench" / "big.db"
 TARGET_EXTRA_MS = 2000

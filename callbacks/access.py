@@ -1,4 +1,4 @@
-"""Who is looking at a page: the rules of dashboard.access applied inside Dash's page callbacks.
+"""Who is looking at a page: the rules of dashboard.access.viewer applied inside Dash's page callbacks.
 
 Pages reach these through ``callbacks.context.page_scope`` / ``page_ticket``:
 the page renders for the returned scope only, and its live ticket carries the
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from dash import ctx
 
-from dashboard.access import AccessRefused, Viewer
-from dashboard.scopes import Scope
-from dashboard.web_access import SESSION_COOKIE
+from dashboard.access.scopes import Scope
+from dashboard.access.viewer import AccessRefused, Viewer
+from dashboard.api.viewer import SESSION_COOKIE
 
 if TYPE_CHECKING:
     from callbacks.context import ViewContext

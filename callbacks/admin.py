@@ -1,6 +1,6 @@
 """/admin: the page and its callbacks. Every callback checks again that its caller is an administrator.
 
-The check takes the session cookie (with the CSRF header dashboard.security
+The check takes the session cookie (with the CSRF header dashboard.api.edge
 demands) or the admin token the page was opened with; the audit log records
 each action under that actor.
 """
@@ -15,9 +15,9 @@ from dash import Input, Output, State, callback, ctx, html
 
 from callbacks.access import page_viewer
 from callbacks.context import ViewContext
-from dashboard.access import ANONYMOUS, AccessRefused, Viewer
-from dashboard.admin_ops import AdminError, AdminOps
-from dashboard.audit import AuditRow
+from dashboard.access.admin import AdminError, AdminOps
+from dashboard.access.audit import AuditRow
+from dashboard.access.viewer import ANONYMOUS, AccessRefused, Viewer
 from layouts.admin import (
     AUDIT_COLUMNS,
     ORG_COLUMNS,

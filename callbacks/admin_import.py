@@ -16,9 +16,9 @@ from dash import Input, Output, State, callback, ctx, no_update
 
 from callbacks.access import page_viewer
 from callbacks.context import ViewContext
-from dashboard.access import AccessRefused, Viewer
-from dashboard.importer.api import whole_tree_admin
-from dashboard.importer.jobs import JobError, jobs_for
+from dashboard.access.viewer import AccessRefused, Viewer
+from dashboard.api.imports import whole_tree_admin
+from dashboard.transfer.importer.jobs import JobError, jobs_for
 from layouts.admin_import import import_layout, status_view
 from layouts.i18n import normalise_lang, t
 from layouts.login import refusal_layout

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from callbacks.access import narrowed_scope, page_viewer
-from dashboard.access import AccessRefused
-from dashboard.regions import RegionMap
-from dashboard.runtime import Runtime
-from dashboard.scopes import Scope, mask_snapshot
-from dashboard.tree import OrgNode
+from dashboard.access.scopes import Scope, mask_snapshot
+from dashboard.access.viewer import AccessRefused
+from dashboard.map.regions import RegionMap
+from dashboard.runtime.core import Runtime
+from dashboard.store.tree import OrgNode
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from layouts.login import login_layout
 
 
 def register(_view: ViewContext) -> None:
-    def layout(lang: str | None = None, error: Any = None, next: Any = None, **_query: Any) -> html.Div:  # noqa: A002
+    def layout(lang: str | None = None, error: Any = None, next: Any = None, **_query: Any) -> html.Div:
         return login_layout(normalise_lang(lang), error == "1", next if isinstance(next, str) else "")
 
     dash.register_page("login", path="/login", layout=layout, title=t("login.title"))

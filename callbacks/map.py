@@ -1,7 +1,7 @@
 """The map page (``/map``) and its drill-down; ``scope_map_figure`` also draws the wall's map panel.
 
 The page is rendered once with the scope's region KPIs; the live frames
-(dashboard/map_frames.py, whose sections ``register`` hands to the publisher
+(dashboard/map/frames.py, whose sections ``register`` hands to the publisher
 for every screen — the wall's map panel too) then recolour it and draw on it
 in the browser (assets/map.js). A click on a region sets the ``map-drill`` store; the
 callback here answers with that region's organisations for the page's own
@@ -17,9 +17,9 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, html
 
 from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot
-from dashboard.map_data import DEFAULT_KPI, MAP_KPIS, drill_down, region_kpis
-from dashboard.map_frames import MapFrames
-from dashboard.scopes import Scope
+from dashboard.access.scopes import Scope
+from dashboard.map.frames import MapFrames
+from dashboard.map.view import DEFAULT_KPI, MAP_KPIS, drill_down, region_kpis
 from layouts.i18n import normalise_lang, t
 from layouts.map import drill_hint, drill_panel, map_page, orgs_for_client, region_figure
 

@@ -20,10 +20,10 @@ from dash import html
 from callbacks.access import page_viewer
 from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot
 from callbacks.wall import lang_links, page_lang
-from dashboard.access import AccessRefused
-from dashboard.member_list import members_of
-from dashboard.tree import OrgNode, OrgTree
-from dashboard.wall_units import unit_rows
+from dashboard.access.viewer import AccessRefused
+from dashboard.store.roster import members_of
+from dashboard.store.tree import OrgNode, OrgTree
+from dashboard.wall.units import unit_rows
 from layouts.i18n import t
 from layouts.tablet import ChildCard, OrgLink, TabletPage, tablet_error, tablet_page
 

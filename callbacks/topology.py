@@ -5,7 +5,7 @@ or tapped) lives in the ``topology-view`` store as organisation codes; the
 scope comes from the page's signed ticket, never from the store, so a page
 cannot widen what it sees by editing it. A change of view is the only time
 the figure is sent again; live pulses and health colours arrive in frames
-(dashboard/topology_frames.py) and are applied by assets/topology.js.
+(dashboard/topology/frames.py) and are applied by assets/topology.js.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import dash
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
 from callbacks.context import ViewContext, page_scope, page_ticket
-from dashboard.scopes import Scope
-from dashboard.topology_lod import MAX_DRAWN, ViewSpec
-from dashboard.topology_picture import TopologyPicture
-from dashboard.topology_service import Topology
+from dashboard.access.scopes import Scope
+from dashboard.topology.lod import MAX_DRAWN, ViewSpec
+from dashboard.topology.picture import TopologyPicture
+from dashboard.topology.service import Topology
 from layouts.i18n import fmt_count, fmt_percent, normalise_lang, t
 from layouts.topology import RankedOrg, crumbs, detail_card, ranked_box, topology_graph_figure, topology_page
 

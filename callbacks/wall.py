@@ -17,9 +17,9 @@ from dash import html
 from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot
 from callbacks.map import scope_map_figure
 from callbacks.topology import wall_topology_figure
-from dashboard.map_data import DEFAULT_KPI
-from dashboard.playlist import parse_playlist
-from dashboard.wall_units import UnitsSection, unit_codes
+from dashboard.map.view import DEFAULT_KPI
+from dashboard.wall.playlist import parse_playlist
+from dashboard.wall.units import UnitsSection, unit_codes
 from layouts.i18n import DEFAULT_LANG, LANGS, t
 from layouts.playlist import playlist_config
 from layouts.wall import WallOptions, wall_layout

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from dashboard.store import DEFAULT_DATABASE_URL, StoreError, open_store
+from dashboard.store.engine import DEFAULT_DATABASE_URL, StoreError, open_store
 
 
 class CliError(Exception):
@@ -42,7 +42,7 @@ def _positive_float(text: str) -> float:
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
-    from dashboard.seed import SeedRefused, seed_demo
+    from dashboard.demo.seed import SeedRefused, seed_demo
 
     engine = open_store(args.database_url)
     try:
@@ -54,7 +54,7 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from dashboard.simulate_client import SimulationError, run_simulation
+    from dashboard.demo.client import SimulationError, run_simulation
 
     try:
         summary = run_simulation(
@@ -73,7 +73,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_token_create(args: argparse.Namespace) -> int:
-    from dashboard.tokens import TokenError, create_token
+    from dashboard.access.tokens import TokenError, create_token
 
     engine = open_store(args.database_url)
     try:
@@ -87,9 +87,9 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def _admin_ops(database_url: str):  # type: ignore[no-untyped-def]
-    from dashboard.admin_ops import AdminOps
-    from dashboard.audit import AuditLog
-    from dashboard.tree import OrgTree
+    from dashboard.access.admin import AdminOps
+    from dashboard.access.audit import AuditLog
+    from dashboard.store.tree import OrgTree
 
     engine = open_store(database_url)
     return AdminOps(engine, AuditLog(engine), OrgTree.load(engine))
@@ -102,7 +102,7 @@ def _cmd_token_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_token_revoke(args: argparse.Namespace) -> int:
-    from dashboard.admin_ops import AdminError
+    from dashboard.access.admin import AdminError
 
     try:
         _admin_ops(args.database_url).revoke_token("cli", args.id)
@@ -113,7 +113,7 @@ def _cmd_token_revoke(args: argparse.Namespace) -> int:
 
 def _cmd_user_create(args: argparse.Namespace) -> int:
     """Prints the generated password (the only time it is shown)."""
-    from dashboard.admin_ops import AdminError
+    from dashboard.access.admin import AdminError
 
     try:
         _, password = _admin_ops(args.database_url).create_user(
@@ -126,8 +126,8 @@ def _cmd_user_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from dashboard.importer import ImportFiles, run_import
-    from dashboard.importer.console import terminal_progress
+    from dashboard.transfer.importer import ImportFiles, run_import
+    from dashboard.transfer.importer.console import terminal_progress
 
     engine = open_store(args.database_url)
     files = ImportFiles(orgs=args.orgs, members=args.members, links=args.links)
@@ -140,7 +140,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from dashboard.exporter import FORMATS, ExportError, export_subtree
+    from dashboard.transfer.export import FORMATS, ExportError, export_subtree
 
     engine = open_store(args.database_url)
     formats = FORMATS if args.format == "both" else (args.format,)

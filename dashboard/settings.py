@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashboard.store import DEFAULT_DATABASE_URL
+from dashboard.store.engine import DEFAULT_DATABASE_URL
 
 
 @dataclass(frozen=True)

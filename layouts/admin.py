@@ -1,7 +1,7 @@
 """/admin: users, tokens, organisation names and the audit log (desktop, Bootstrap).
 
 Pure functions of the data they are handed; callbacks/admin.py fetches the
-data (dashboard.admin_ops) and checks, on every request, that the caller is
+data (dashboard.access.admin) and checks, on every request, that the caller is
 an administrator.
 """
 

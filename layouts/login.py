@@ -1,6 +1,6 @@
 """The sign-in page (/login) and the page shown when a screen may not see what it asked for.
 
-The form posts straight to ``POST /auth/login`` (dashboard.auth_api): no
+The form posts straight to ``POST /auth/login`` (dashboard.api.auth): no
 script is involved in handling a password.
 """
 

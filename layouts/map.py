@@ -23,9 +23,9 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.map_data import MAP_KPIS, RATE_KPIS, KpiValues, OrgOnMap
-from dashboard.map_frames import FLASH_KINDS, NOTICE_LEVELS
-from dashboard.regions import RegionMap
+from dashboard.map.frames import FLASH_KINDS, NOTICE_LEVELS
+from dashboard.map.regions import RegionMap
+from dashboard.map.view import MAP_KPIS, RATE_KPIS, KpiValues, OrgOnMap
 from layouts.components import graph
 from layouts.i18n import fmt_count, fmt_percent, t
 from layouts.theme import BAD, GOLD, GRID, figure_layout
@@ -35,7 +35,7 @@ COLOUR_STOPS = ((0.0, (38, 20, 36)), (0.35, (140, 24, 44)), (0.7, (215, 38, 61))
 NO_DATA = "#1a2238"
 # Equal-area-ish look for China without a projection library: shrink longitudes by cos(35°).
 LON_SCALE = math.cos(math.radians(35))
-# One colour per kind of activity (dashboard.map_frames.FLASH_KINDS), bright on the dark theme.
+# One colour per kind of activity (dashboard.map.frames.FLASH_KINDS), bright on the dark theme.
 KIND_COLOURS: dict[str, str] = {
     "study": "#f3c14b",
     "interact": "#56a3f5",
@@ -136,7 +136,7 @@ def region_figure(
 ) -> dict[str, Any]:
     """One filled trace per region (in ``region_map.codes`` order), coloured by ``kpi`` of ``values``.
 
-    ``values`` maps region codes to their KPIs in MAP_KPIS order (dashboard.map_data.region_kpis);
+    ``values`` maps region codes to their KPIs in MAP_KPIS order (dashboard.map.view.region_kpis);
     ``drill`` lets a click on a region open its organisations (the ``/map`` page).
     """
     colours = region_colours(values, region_map.codes, kpi)

@@ -14,8 +14,8 @@ from typing import Any
 
 from dash import html
 
-from dashboard.playlist import Playlist
-from dashboard.wall_units import UNIT_FIELDS
+from dashboard.wall.playlist import Playlist
+from dashboard.wall.units import UNIT_FIELDS
 from layouts.i18n import t
 
 # The spotlight's figures: (unit field, label key).

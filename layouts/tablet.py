@@ -18,7 +18,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-from dashboard.wall_units import UNIT_FIELDS
+from dashboard.wall.units import UNIT_FIELDS
 from layouts.components import graph
 from layouts.i18n import fmt_count, fmt_date, fmt_percent, t
 from layouts.kpi import kpi_tiles

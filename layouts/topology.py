@@ -1,7 +1,7 @@
 """The organisation topology: a radial tree with its cross-links, as a Plotly figure, and the /topology page.
 
 Renderer: Plotly SVG ``scatter`` in a ``dcc.Graph``, like every chart here.
-At most ~2,000 nodes are ever drawn (level of detail, dashboard/topology_lod.py),
+At most ~2,000 nodes are ever drawn (level of detail, dashboard/topology/lod.py),
 where SVG renders in a few hundred milliseconds; ``scattergl`` pays a fixed
 WebGL start-up of ~2.8 s in headless Chromium with software rendering, and
 dash-cytoscape grows to seconds and hundreds of MB past a few thousand
@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 from dash import dcc, html
 
-from dashboard.topology_health import health_word
-from dashboard.topology_picture import TopologyPicture
+from dashboard.topology.health import health_word
+from dashboard.topology.picture import TopologyPicture
 from layouts.components import graph
 from layouts.i18n import fmt_count, fmt_percent, t
 from layouts.theme import BAD, GOLD, GOOD, TEXT, WARN, figure_layout
 from layouts.wall import live_stores, title_bar
 
-# By health level (dashboard.topology_health): 0 unknown, then 1 (poor) … 10 (good), red through amber to green.
+# By health level (dashboard.topology.health): 0 unknown, then 1 (poor) … 10 (good), red through amber to green.
 HEALTH_COLOURS = ("#5d6b8a", "#ff3b4f", BAD, "#ff6a4f", "#ff8744", "#ffa53d", WARN, "#d9cf55", "#b5d35f", "#7fcf6b", GOOD)
 TREE_EDGE = "rgba(120, 150, 220, 0.34)"
 PARTNER_RGB = "255, 112, 86"

@@ -91,7 +91,7 @@ class LiveServer:
             str(self.demo_members),
             *self.extra_args,
         ]
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it for its whole life
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -209,3 +209,40 @@ def browser():  # type: ignore[no-untyped-def]
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# Test tiers (pyproject.toml's markers): a test's tier follows from the real parts it uses.
+# A test that marks itself keeps its own tier; the others are tiered by their fixtures and
+# by the files listed here, whose tests start servers or browsers without a fixture.
+TIERS = ("unit", "api", "live", "browser", "services")
+TIER_OF_FIXTURE = {
+    "browser": "browser",
+    "postgres_url": "services",
+    "redis_url": "services",
+    "live_server": "live",
+    "fresh_server": "live",
+}
+TIER_OF_FILE = {
+    "test_app_start.py": "live",
+    "test_map_regions_start.py": "live",
+    "test_security_wire.py": "live",
+    "test_security_attacks.py": "live",
+    "test_simulator.py": "live",
+    "test_ingest.py": "live",
+    "test_import_live.py": "live",
+    "test_tablet_links.py": "live",
+}
+TIER_ORDER = ("browser", "services", "live", "api", "unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        found = {TIER_OF_FIXTURE[f] for f in getattr(item, "fixturenames", ()) if f in TIER_OF_FIXTURE}
+        if "browser" in item.path.name:
+            found.add("browser")
+        if item.path.name in TIER_OF_FILE:
+            found.add(TIER_OF_FILE[item.path.name])
+        tier = next((t for t in TIER_ORDER if t in found), "unit")
+        item.add_marker(getattr(pytest.mark, tier))

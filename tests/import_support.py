@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-from dashboard.importer import ImportFiles, ImportOutcome, run_import
-from dashboard.store import open_store
+from dashboard.store.engine import open_store
+from dashboard.transfer.importer import ImportFiles, ImportOutcome, run_import
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"

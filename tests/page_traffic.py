@@ -6,7 +6,7 @@ protocol as soon as it is created (``Target.setDiscoverTargets``, then
 ``Target.attachToTarget`` and ``Network.enable`` in the worker) and records
 every ``Network.webSocketFrameReceived``. The attach races the worker's first
 frame, so tests add the server's stream for the same ticket
-(dashboard.screen_client) to be sure of the full frame. Privacy tests search
+(dashboard.live.screen_client) to be sure of the full frame. Privacy tests search
 all of it.
 """
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, insert
 
-from dashboard.aggregator import SHANGHAI, Aggregator
-from dashboard.events import EventType, MeetingKind, StoredEvent
-from dashboard.models import Event, Member, Organisation
-from dashboard.recompute import StoreState, recompute_snapshot
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.domain.events import EventType, MeetingKind, StoredEvent
+from dashboard.live.aggregator import SHANGHAI, Aggregator
+from dashboard.live.recompute import StoreState, recompute_snapshot
+from dashboard.store.engine import open_store
+from dashboard.store.models import Event, Member, Organisation
+from dashboard.store.tree import OrgTree
 
 # top → 2 committees → 4 branches; two branches have groups (党小组).
 ORGS = [

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard import simulator_texts
-from dashboard.scopes import PEOPLE_KEYS, PUBLIC_MIN_COUNT
-from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
-from dashboard.wall_units import PEOPLE_FIELDS, UNIT_FIELDS
+from dashboard.access.scopes import PEOPLE_KEYS, PUBLIC_MIN_COUNT
+from dashboard.demo import texts as simulator_texts
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.wall.units import PEOPLE_FIELDS, UNIT_FIELDS
 from layouts.i18n import ZH
 from tests.conftest import LiveServer, wait_until
 from tests.page_traffic import PageTraffic, readable

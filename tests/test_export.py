@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from dashboard.aggregator import Aggregator
-from dashboard.exporter import ExportError, export_subtree
-from dashboard.importer import ImportFiles, run_import
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.demo.seed import seed_demo
+from dashboard.live.aggregator import Aggregator
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
+from dashboard.transfer.export import ExportError, export_subtree
+from dashboard.transfer.importer import ImportFiles, run_import
 from tests.import_support import ROOT, assert_constraints_hold, checksums, sample_store
 
 

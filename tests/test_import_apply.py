@@ -12,12 +12,12 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
-from dashboard.aggregator import Aggregator
-from dashboard.importer import ImportFiles, run_import
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.tokens import create_token
-from dashboard.tree import OrgTree
+from dashboard.access.tokens import create_token
+from dashboard.demo.seed import seed_demo
+from dashboard.live.aggregator import Aggregator
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
+from dashboard.transfer.importer import ImportFiles, run_import
 from tests.import_support import (
     ROOT,
     SAMPLES,

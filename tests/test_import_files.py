@@ -11,8 +11,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine
 
-from dashboard.importer import ImportFiles, run_import
-from dashboard.importer.read import read_table
+from dashboard.transfer.importer import ImportFiles, run_import
+from dashboard.transfer.importer.read import read_table
 from tests.import_support import SAMPLES, checksums, sample_files, sample_rows, sample_store, write_rows
 
 

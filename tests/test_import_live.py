@@ -16,14 +16,14 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from dashboard.importer import ImportFiles, run_import
-from dashboard.aggregator import Aggregator
-from dashboard.events import StoredEvent
-from dashboard.runtime import AggregatorFeed, Runtime
-from dashboard.scopes import Scope
+from dashboard.access.scopes import Scope
+from dashboard.access.tokens import create_token
+from dashboard.domain.events import StoredEvent
+from dashboard.live.aggregator import Aggregator
+from dashboard.runtime.core import AggregatorFeed, Runtime
 from dashboard.settings import Settings
-from dashboard.tokens import create_token
-from dashboard.tree import OrgTree
+from dashboard.store.tree import OrgTree
+from dashboard.transfer.importer import ImportFiles, run_import
 from tests.conftest import LiveServer
 from tests.import_support import ROOT, SAMPLES, member_row, sample_files, sample_rows, sample_store
 
@@ -191,7 +191,7 @@ def test_admin_api_needs_a_whole_tree_admin(server: LiveServer) -> None:
 
 
 def _engine(server: LiveServer) -> Any:
-    from dashboard.store import open_store
+    from dashboard.store.engine import open_store
 
     return open_store(server.db_url)
 

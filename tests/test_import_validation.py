@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from dashboard.importer import ImportFiles, ImportOutcome, run_import
+from dashboard.transfer.importer import ImportFiles, ImportOutcome, run_import
 from tests.import_support import checksums, member_row, problems, sample_files, sample_rows, sample_store
 
 ORG_HEAD = sample_rows("orgs")[0]

@@ -12,7 +12,6 @@ import datetime as dt
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,17 +20,17 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from conftest import LiveServer
 from sqlalchemy import create_engine, insert, text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from conftest import LiveServer
-from dashboard.bus import InProcessBus
-from dashboard.events import EventType
-from dashboard.ingest import MAX_FRAME_BYTES, EventChecker, FrameError, Ingestor, MemberIndex, parse_frame
-from dashboard.models import Member, Organisation
-from dashboard.store import open_store
-from dashboard.tree import OrgNode, OrgTree
+from dashboard.domain.events import EventType
+from dashboard.ingest.ingestor import MAX_FRAME_BYTES, EventChecker, FrameError, Ingestor, MemberIndex, parse_frame
+from dashboard.live.bus import InProcessBus
+from dashboard.store.engine import open_store
+from dashboard.store.models import Member, Organisation
+from dashboard.store.tree import OrgNode, OrgTree
 
 pytestmark = pytest.mark.timeout(300)
 REPO = Path(__file__).resolve().parents[1]

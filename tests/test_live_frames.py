@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from tests.conftest import LiveServer
 
 

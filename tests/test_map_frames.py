@@ -10,18 +10,18 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from dashboard.aggregator import Aggregator
-from dashboard.bus import InProcessBus
-from dashboard.events import StoredEvent
-from dashboard.map_data import MAP_KPIS, MAX_DRILL_ORGS, Totals, drill_down, region_kpis
-from dashboard.map_frames import FLASH_KINDS, MAX_FLASHES, MAX_TRANSFER_LINES, MapFrames, MapPlaces
-from dashboard.members_directory import MemberDirectory
-from dashboard.publisher import FramePublisher
-from dashboard.regions import load_regions
-from dashboard.scopes import Scope
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.access.scopes import Scope
+from dashboard.demo.seed import seed_demo
+from dashboard.domain.events import StoredEvent
+from dashboard.live.aggregator import Aggregator
+from dashboard.live.bus import InProcessBus
+from dashboard.live.publisher import FramePublisher
+from dashboard.map.frames import FLASH_KINDS, MAX_FLASHES, MAX_TRANSFER_LINES, MapFrames, MapPlaces
+from dashboard.map.regions import load_regions
+from dashboard.map.view import MAP_KPIS, MAX_DRILL_ORGS, Totals, drill_down, region_kpis
+from dashboard.store.engine import open_store
+from dashboard.store.names import MemberDirectory
+from dashboard.store.tree import OrgTree
 
 MAP_KEYS = ("map_regions", "map_flashes", "map_transfers", "map_notices")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.regions import SHIPPED_REGIONS
-from dashboard.screen_client import page_layout
+from dashboard.live.screen_client import page_layout
+from dashboard.map.regions import SHIPPED_REGIONS
 from tests.conftest import LiveServer
 from tests.test_app_start import run_app
 

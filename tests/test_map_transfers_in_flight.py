@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard.aggregator import Aggregator
-from dashboard.aggregator.transfers import TransferInFlight
+from dashboard.live.aggregator import Aggregator
+from dashboard.live.aggregator.transfers import TransferInFlight
 from tests.test_aggregator import Clock, event, local, make_store, store_and_apply
 
 

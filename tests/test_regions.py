@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.regions import PROVINCES, SHIPPED_REGIONS, RegionFileError, load_regions, unknown_regions
+from dashboard.map.regions import PROVINCES, SHIPPED_REGIONS, RegionFileError, load_regions, unknown_regions
 
 # China's extent, generously: Pamirs to the Wusuli, Paracel Islands to the Heilongjiang.
 CHINA_LON = (73.0, 135.5)

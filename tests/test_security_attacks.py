@@ -15,9 +15,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
-from dashboard.store import open_store
-from dashboard.tokens import create_token
+from dashboard.access.tokens import create_token
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.store.engine import open_store
 from tests.conftest import LiveServer
 
 FOREIGN = "http://evil.example"
@@ -267,7 +267,7 @@ def test_sessions_admin_pages_and_the_csrf_check(live_server: LiveServer) -> Non
     admin.cookies.set("_csrf_token", csrf or "")
 
     code, _ = province(live_server)
-    from dashboard.auth import create_user
+    from dashboard.access.users import create_user
 
     create_user(open_store(live_server.db_url), "leader-" + uuid.uuid4().hex[:6], "a long enough password", role="leader", org_code=code)
     leader_name = db(live_server, "SELECT username FROM users WHERE role = 'leader' ORDER BY id DESC LIMIT 1")[0][0]

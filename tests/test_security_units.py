@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, text, update
 
-from dashboard import auth, tokens
-from dashboard.access import Access, AccessRefused
-from dashboard.admin_ops import AdminError, AdminOps
-from dashboard.audit import AuditLog
-from dashboard.auth import (
+from dashboard.access import tokens
+from dashboard.access import users as auth
+from dashboard.access.admin import AdminError, AdminOps
+from dashboard.access.audit import AuditLog
+from dashboard.access.limits import RateLimiter
+from dashboard.access.scopes import Scope, ScopeSigner, mask_counts
+from dashboard.access.tokens import create_token, revoke_token
+from dashboard.access.users import (
     AccountError,
     authenticate,
     close_session,
@@ -23,13 +26,11 @@ from dashboard.auth import (
     session_valid,
     set_active,
 )
-from dashboard.models import LoginSession, Organisation, Token
-from dashboard.ratelimit import RateLimiter
-from dashboard.scopes import Scope, ScopeSigner, mask_counts
+from dashboard.access.viewer import Access, AccessRefused
 from dashboard.settings import Settings
-from dashboard.store import open_store
-from dashboard.tokens import create_token, revoke_token
-from dashboard.tree import OrgTree
+from dashboard.store.engine import open_store
+from dashboard.store.models import LoginSession, Organisation, Token
+from dashboard.store.tree import OrgTree
 
 GOOD_PASSWORD = "correct horse battery staple"
 

@@ -4,7 +4,7 @@ Chromium opens each wall and records, through the DevTools protocol, the
 body of every HTTP response it receives (documents, scripts, the page
 layouts, callback answers). Dash runs its websocket in a Web Worker, out of
 the page's DevTools session, so the frames are taken by headless screens
-(dashboard.screen_client) holding the same tickets, which keep every message
+(dashboard.live.screen_client) holding the same tickets, which keep every message
 they receive. The text is then searched for every member's name, code and
 phone in the database (the public wall) and for every organisation and member
 outside the branch's subtree and its ancestors (the branch's wall).
@@ -30,10 +30,10 @@ from typing import Any
 
 import pytest
 
-from dashboard import simulator_texts
-from dashboard.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
-from dashboard.store import open_store
-from dashboard.tokens import create_token
+from dashboard.access.tokens import create_token
+from dashboard.demo import texts as simulator_texts
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.store.engine import open_store
 from layouts.i18n import CATALOGUES
 from tests.conftest import LiveServer
 
@@ -98,7 +98,7 @@ class Capture:
         for request_id in self.finished:
             try:
                 body = self.cdp.send("Network.getResponseBody", {"requestId": request_id})
-            except Exception:  # noqa: BLE001 — a preflight or a redirect has no body
+            except Exception:
                 continue
             bodies.append(base64.b64decode(body["body"]).decode(errors="replace") if body["base64Encoded"] else body["body"])
         self.context.close()

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import CheckConstraint, Engine, select, text
 from sqlalchemy.orm import Session
 
-from dashboard.demo_geo import region_shapes
-from dashboard.models import Base, Event, Organisation, Token
-from dashboard.regions import PROVINCES
-from dashboard.seed import SeedRefused, seed_demo
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.demo.geo import region_shapes
+from dashboard.demo.seed import SeedRefused, seed_demo
+from dashboard.map.regions import PROVINCES
+from dashboard.store.engine import open_store
+from dashboard.store.models import Base, Event, Organisation, Token
+from dashboard.store.tree import OrgTree
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBERS = 100_000
@@ -293,7 +293,7 @@ def test_too_few_members_for_a_branch_is_refused(tmp_path: Path) -> None:
 def test_force_replaces_the_organisation_and_what_hangs_off_it(tmp_path: Path) -> None:
     engine = small_store(tmp_path, "a.db", members=800, seed=1)
     with Session(engine) as session:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         session.add_all([
             Token(token_hash="a" * 64, role="display", org_id=5, level="full", created_at=now, revoked=False),
             Token(token_hash="b" * 64, role="admin", org_id=None, level="full", created_at=now, revoked=False),

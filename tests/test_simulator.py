@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from dashboard.events import DATA_MODELS, MEMBER_REQUIRED, EventIn, EventType
-from dashboard.models import Event, Member, Organisation
-from dashboard.simulator import SHANGHAI, Population, StreamModel, model_from_store
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.demo.simulator import SHANGHAI, Population, StreamModel, model_from_store
+from dashboard.domain.events import DATA_MODELS, MEMBER_REQUIRED, EventIn, EventType
+from dashboard.store.engine import open_store
+from dashboard.store.models import Event, Member, Organisation
+from dashboard.store.tree import OrgTree
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -313,8 +313,8 @@ def test_model_needs_an_organisation(tmp_path: Path) -> None:
 
 
 def test_live_simulator_feeds_the_ingestor(tmp_path: Path) -> None:
-    from dashboard.live_simulator import LiveSimulator
-    from dashboard.runtime import Runtime
+    from dashboard.runtime.core import Runtime
+    from dashboard.runtime.demo_feed import LiveSimulator
     from dashboard.settings import Settings
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'live.db'}", simulate=False)
@@ -376,7 +376,7 @@ def test_cli_sends_a_stream_and_prints_one_json_line(live_server) -> None:  # ty
 
 
 def test_a_bad_token_is_one_clear_error_at_once(live_server) -> None:  # type: ignore[no-untyped-def]
-    from dashboard.simulate_client import SimulationError, run_simulation
+    from dashboard.demo.client import SimulationError, run_simulation
 
     with pytest.raises(SimulationError, match="1008") as caught:
         run_simulation(url=live_server.ws_ingest, rate=100, duration=1, batch=10, token="not-a-token",
@@ -385,7 +385,7 @@ def test_a_bad_token_is_one_clear_error_at_once(live_server) -> None:  # type: i
 
 
 def test_an_unreachable_server_is_one_clear_error(store: Engine, tmp_path: Path) -> None:
-    from dashboard.simulate_client import SimulationError, simulate
+    from dashboard.demo.client import SimulationError, simulate
 
     url = f"ws://127.0.0.1:{free_port()}/ws/ingest"
     model = model_from_store(store, seed=1)
@@ -396,7 +396,7 @@ def test_an_unreachable_server_is_one_clear_error(store: Engine, tmp_path: Path)
 
 def test_the_client_resends_across_a_server_crash(fresh_server) -> None:  # type: ignore[no-untyped-def]
     """kill -9 mid-run, restart on the same database: every event stored exactly once."""
-    from dashboard.simulate_client import run_simulation
+    from dashboard.demo.client import run_simulation
 
     result: dict = {}
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from callbacks.tablet import tap_targets
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
 from layouts.i18n import fmt_count
 from tests.conftest import LiveServer, wait_until
 from tests.wall_checks import layout_report

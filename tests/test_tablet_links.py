@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from callbacks.tablet import org_href, tap_targets
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.demo.seed import seed_demo
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
 from layouts.i18n import fmt_count, fmt_date
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, text, update
 
-from dashboard import tokens
-from dashboard.models import Organisation, Token
+from dashboard.access import tokens
+from dashboard.access.tokens import TokenError, TokenInfo, create_token, revoke_token, token_from_request, verify_token
 from dashboard.settings import Settings
-from dashboard.store import open_store
-from dashboard.tokens import TokenError, TokenInfo, create_token, revoke_token, token_from_request, verify_token
+from dashboard.store.engine import open_store
+from dashboard.store.models import Organisation, Token
 
 REPO = Path(__file__).resolve().parents[1]
 NO_ENV_TOKENS = Settings(ingest_token=None, admin_token=None)

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from dashboard.aggregator import Aggregator
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.topology import TreeIndex
-from dashboard.topology_analysis import analyse_links, isolated_branches, separations
-from dashboard.topology_health import compute_health
-from dashboard.topology_links import CrossLinks, MemberGroupLink, load_cross_links
-from dashboard.topology_service import Topology
-from dashboard.tree import OrgTree
+from dashboard.demo.seed import seed_demo
+from dashboard.live.aggregator import Aggregator
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
+from dashboard.topology.analysis import analyse_links, isolated_branches, separations
+from dashboard.topology.health import compute_health
+from dashboard.topology.links import CrossLinks, MemberGroupLink, load_cross_links
+from dashboard.topology.radial import TreeIndex
+from dashboard.topology.service import Topology
 from tests.topology_helpers import tree_from_parents
 
 

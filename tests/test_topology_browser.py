@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
+from dashboard.demo.seed import seed_demo
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
 from tests.conftest import LiveServer, wait_until
 
 PLOTLY_DOUBLE_CLICK_MS = 300  # Plotly's doubleClickDelay

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.aggregator import Aggregator
-from dashboard.topology import TreeIndex
-from dashboard.topology_health import compute_health
-from dashboard.topology_links import CrossLinks, MemberGroupLink
-from dashboard.topology_lod import Detail, ViewSpec
-from dashboard.topology_picture import make_picture
-from dashboard.topology_view import build_view
+from dashboard.live.aggregator import Aggregator
+from dashboard.topology.health import compute_health
+from dashboard.topology.links import CrossLinks, MemberGroupLink
+from dashboard.topology.lod import Detail, ViewSpec
+from dashboard.topology.picture import make_picture
+from dashboard.topology.radial import TreeIndex
+from dashboard.topology.view import build_view
 from layouts.topology import HEALTH_COLOURS, svg_path, topology_graph_figure
 from tests.topology_helpers import random_parents, tree_from_parents
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard.aggregator import SHANGHAI, Aggregator
-from dashboard.events import StoredEvent
-from dashboard.scopes import Scope
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.topology_frames import HealthSection, PulseSection
-from dashboard.topology_health import UNKNOWN, compute_health, health_word, pack_levels, unpack_levels
-from dashboard.topology_service import Topology
-from dashboard.tree import OrgTree
+from dashboard.access.scopes import Scope
+from dashboard.demo.seed import seed_demo
+from dashboard.domain.events import StoredEvent
+from dashboard.live.aggregator import SHANGHAI, Aggregator
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
+from dashboard.topology.frames import HealthSection, PulseSection
+from dashboard.topology.health import UNKNOWN, compute_health, health_word, pack_levels, unpack_levels
+from dashboard.topology.service import Topology
 
 NOW = dt.datetime(2026, 3, 18, 10, 30, tzinfo=SHANGHAI).timestamp()
 

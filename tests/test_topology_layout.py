@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from dashboard.topology import TreeIndex, full_layout, radial_layout
-from dashboard.topology_lod import Detail, ViewSpec, holders
+from dashboard.topology.lod import Detail, ViewSpec, holders
+from dashboard.topology.radial import TreeIndex, full_layout, radial_layout
 from tests.topology_helpers import random_parents, tree_from_parents
 
 # 1 ─┬─ 2 ─┬─ 4

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from callbacks.topology import analysis_boxes, path_to, spec_from, spec_data
-from dashboard.aggregator import Aggregator
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.topology_service import Topology
-from dashboard.tree import OrgTree
+from callbacks.topology import analysis_boxes, path_to, spec_data, spec_from
+from dashboard.demo.seed import seed_demo
+from dashboard.live.aggregator import Aggregator
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
+from dashboard.topology.service import Topology
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.playlist import DEFAULT_SECONDS, PlaylistItem, parse_playlist, parse_seconds
+from dashboard.wall.playlist import DEFAULT_SECONDS, PlaylistItem, parse_playlist, parse_seconds
 from layouts.i18n import EN, ZH
 
 UNITS = ["LX-110000", "LX-120000", "LX-130000"]

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from dashboard.aggregator import Aggregator
-from dashboard.bus import InProcessBus
-from dashboard.events import StoredEvent
-from dashboard.members_directory import MemberDirectory
-from dashboard.publisher import FramePublisher
-from dashboard.scopes import PUBLIC_MIN_COUNT, Scope
-from dashboard.seed import seed_demo
-from dashboard.store import open_store
-from dashboard.tree import OrgTree
-from dashboard.wall_units import MAX_UNITS, UNIT_FIELDS, UnitsSection, unit_codes, unit_row
+from dashboard.access.scopes import PUBLIC_MIN_COUNT, Scope
+from dashboard.demo.seed import seed_demo
+from dashboard.domain.events import StoredEvent
+from dashboard.live.aggregator import Aggregator
+from dashboard.live.bus import InProcessBus
+from dashboard.live.publisher import FramePublisher
+from dashboard.store.engine import open_store
+from dashboard.store.names import MemberDirectory
+from dashboard.store.tree import OrgTree
+from dashboard.wall.units import MAX_UNITS, UNIT_FIELDS, UnitsSection, unit_codes, unit_row
 
 
 class Live:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from dashboard.tree import OrgNode, OrgTree
+from dashboard.store.tree import OrgNode, OrgTree
 
 
 def tree_from_parents(parents: dict[int, int | None], kinds: dict[int, str] | None = None) -> OrgTree:

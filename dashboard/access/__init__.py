@@ -1,0 +1,1 @@
+"""Who may see what: tokens, users and sessions, scopes and public masking, signing keys, audit log, rate limits, admin operations. May import dashboard.domain, dashboard.store.engine and dashboard.settings."""

@@ -1,0 +1,1 @@
+"""The web edge: the FastAPI application, its middleware, and the HTTP and websocket routes (read API, ingest, sign-in, import). May import every other package; nothing in dashboard imports it except cli."""

@@ -1,0 +1,41 @@
+"""The FastAPI application that carries the HTTP API, the ingest websocket and, on top, Dash.
+
+``create_api`` builds the FastAPI app with Lianxin's own routes; ``app.py``
+then mounts Dash on the same app (Dash's FastAPI backend) so one uvicorn
+process serves both. Lianxin's routes are registered first, so Dash's
+catch-all page route never shadows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI
+
+from dashboard import __version__
+from dashboard.api.auth import router as auth_router
+from dashboard.api.imports import router as import_router
+from dashboard.api.ingest import router as ingest_router
+from dashboard.api.read import router as api_router
+from dashboard.runtime.core import Runtime
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
+    api = FastAPI(
+        lifespan=lifespan,
+        title="Lianxin 连心 API",
+        version=__version__,
+        description="Live ingest and read API of Lianxin. See docs/api.md and docs/events.md.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    api.state.runtime = runtime
+    api.include_router(api_router)
+    api.include_router(ingest_router)
+    api.include_router(import_router)
+    api.include_router(auth_router)
+    return api

@@ -1,0 +1,133 @@
+"""Sign-in over HTTP: ``POST /auth/login``, ``POST /auth/logout``, ``GET /auth/whoami``.
+
+The /login page posts a plain HTML form here (no script needed); the answer
+is a redirect that sets the session cookie (HttpOnly, SameSite=Strict,
+Secure over https) and the CSRF cookie Dash's renderer echoes back. Attempts
+are limited per address and per user name before any password is hashed, so
+guessing is answered with 429 long before it could succeed and costs the
+server almost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dashboard.access.limits import RateLimiter
+from dashboard.access.users import SESSION_TTL, authenticate, close_session, open_session
+from dashboard.access.viewer import Viewer
+from dashboard.api.edge import normalise_origin
+from dashboard.api.viewer import CSRF_COOKIE, SESSION_COOKIE, client_address, request_viewer
+from dashboard.runtime.core import Runtime
+
+router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+MAX_FORM_BYTES = 16 * 1024
+# Ten tries at once from one address, then one every six seconds; a name gets twenty, then one every fifteen.
+ATTEMPTS_BY_ADDRESS = RateLimiter(rate=1 / 6, burst=10)
+ATTEMPTS_BY_NAME = RateLimiter(rate=1 / 15, burst=20)
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def _same_site_post(request: Request) -> None:
+    """Refuse a form posted from another site (browsers send Origin with every POST; other clients may not)."""
+    origin = request.headers.get("origin")
+    if origin is None or (origin == "null" and request.headers.get("sec-fetch-site") == "same-origin"):
+        return
+    settings = _runtime(request).settings
+    normal = normalise_origin(origin)
+    allowed = {normalise_origin(o) for o in settings.allowed_origins}
+    if normal not in allowed and urlsplit(normal).netloc != request.headers.get("host", "").lower():
+        raise HTTPException(403, "sign-in is only accepted from this site's own pages")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, f"the form is over {MAX_FORM_BYTES:,} bytes")
+    try:
+        fields = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "the form is not valid URL-encoded UTF-8") from None
+    return {k: v[0] for k, v in fields.items()}
+
+
+def _safe_next(target: str | None, fallback: str) -> str:
+    """Only a path on this site (never //host or a scheme): no open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target and len(target) <= 500:
+        return target
+    return fallback
+
+
+def _too_many(retry_after: int) -> Response:
+    return Response(
+        f"too many sign-in attempts: wait {retry_after} s and try again",
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+        media_type="text/plain; charset=utf-8",
+    )
+
+
+@router.post("/login", summary="Sign in with a user name and password (an HTML form post)")
+async def login(request: Request) -> Response:
+    _same_site_post(request)
+    form = await _form(request)
+    username, password = form.get("username", ""), form.get("password", "")
+    lang = "en" if form.get("lang") == "en" else "zh"
+    address = client_address(request) or "unknown"
+    runtime = _runtime(request)
+    name_key = "n:" + username.strip().lower()[:256]
+    for limiter, key in ((ATTEMPTS_BY_ADDRESS, "a:" + address), (ATTEMPTS_BY_NAME, name_key)):
+        if not limiter.allow(key):
+            runtime.audit.record_use(f"address:{address}", "login.rate_limited", target=username[:200], ok=False, address=address)
+            return _too_many(limiter.retry_after(key))
+    user = await asyncio.to_thread(authenticate, runtime.engine, username, password)
+    if user is None:
+        await asyncio.to_thread(runtime.audit.record, f"address:{address}", "login", target=username[:200], ok=False, address=address)
+        back = f"/login?error=1&lang={lang}&next={quote(_safe_next(form.get('next'), ''), safe='')}"
+        return RedirectResponse(back, status_code=303)
+    secret = await asyncio.to_thread(open_session, runtime.engine, user.id, address, request.headers.get("user-agent"))
+    await asyncio.to_thread(runtime.audit.record, f"user:{user.username}", "login", address=address)
+    home = ("/admin" if user.role == "admin" else "/") + ("?lang=en" if lang == "en" else "")
+    response = RedirectResponse(_safe_next(form.get("next"), home), status_code=303)
+    secure = runtime.settings.secure_cookies or request.url.scheme == "https"
+    max_age = int(SESSION_TTL.total_seconds())
+    response.set_cookie(SESSION_COOKIE, secret, max_age=max_age, httponly=True, secure=secure, samesite="strict")
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=max_age, httponly=False, secure=secure, samesite="strict")
+    return response
+
+
+@router.post("/logout", summary="Sign out: ends the session")
+async def logout(request: Request) -> Response:
+    _same_site_post(request)
+    runtime = _runtime(request)
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        await asyncio.to_thread(close_session, runtime.engine, secret)
+        await asyncio.to_thread(runtime.audit.record, "session", "logout", address=client_address(request))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+    return response
+
+
+@router.get("/whoami", summary="Who the caller is taken for, and what they may see")
+def whoami(request: Request, viewer: Viewer = Depends(request_viewer)) -> dict[str, Any]:
+    tree = _runtime(request).tree
+    return {
+        "role": viewer.role,
+        "actor": viewer.actor,
+        "org": tree.nodes[viewer.scope.org_id].code,
+        "level": viewer.scope.level,
+    }
+

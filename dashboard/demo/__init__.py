@@ -1,0 +1,1 @@
+"""The demo organisation and its stream: the generator (names, shape, members, links, geography, statistics), the seed command, the simulator and its websocket client. May import everything below it (domain, store, settings, access, live, ingest, map)."""

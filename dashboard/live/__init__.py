@@ -1,0 +1,1 @@
+"""The live state: the bus between the writer and its consumers, the incremental aggregator, the recomputation that checks it, the frame publisher and its sections, a headless screen client. May import domain, store, settings and access."""

@@ -1,0 +1,178 @@
+"""The running system in one place: store, tree, bus, aggregator, ingest.
+
+Like Home Assistant's ``core``: the single object that owns where events and
+state live. The web layer (``dashboard.api.app``, the Dash app) reaches it as
+``request.app.state.runtime`` and never opens storage on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from dashboard.access.audit import AuditLog
+from dashboard.access.keys import load_signing_key
+from dashboard.access.scopes import ScopeSigner
+from dashboard.access.viewer import Access
+from dashboard.domain.events import StoredEvent
+from dashboard.ingest.ingestor import Ingestor
+from dashboard.live.aggregator import Aggregator
+from dashboard.live.aggregator.replay import iter_stored_events, read_members
+from dashboard.live.bus import Bus, InProcessBus
+from dashboard.live.publisher import FramePublisher
+from dashboard.settings import Settings
+from dashboard.store.engine import open_store
+from dashboard.store.names import MemberDirectory
+from dashboard.store.tree import OrgTree
+from dashboard.topology.frames import topology_sections
+from dashboard.topology.service import Topology
+
+log = logging.getLogger(__name__)
+
+ReloadListener = Callable[[OrgTree, Aggregator], None]
+
+
+class AggregatorFeed:
+    """The bus subscriber that feeds the live aggregator.
+
+    While a reload rebuilds the next aggregator from the store, the feed also
+    holds every batch for it; ``switch`` hands it the held events its replay
+    did not reach and makes it the live one. Ingest publishes a batch after its
+    commit, so a replay can already have counted a batch that reaches the bus
+    only after the switch: events at or below the replay's last seq are skipped
+    from then on too. No event is lost or counted twice.
+    """
+
+    def __init__(self, aggregator: Aggregator) -> None:
+        self._target = aggregator
+        self._replayed_seq = 0
+        self._held: list[StoredEvent] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, events: Sequence[StoredEvent]) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.extend(events)
+            target, replayed_seq = self._target, self._replayed_seq
+        if events and events[0].seq <= replayed_seq:  # batches come in seq order
+            events = [e for e in events if e.seq > replayed_seq]
+        target.apply(events)
+
+    def hold(self) -> None:
+        with self._lock:
+            self._held = []
+
+    def drop(self) -> None:
+        with self._lock:
+            self._held = None
+
+    def switch(self, aggregator: Aggregator, replayed_seq: int) -> None:
+        """Make ``aggregator`` (rebuilt from the store up to ``replayed_seq``) the live one."""
+        with self._lock:
+            held, self._held = self._held or [], None
+            aggregator.apply([e for e in held if e.seq > replayed_seq])
+            self._target, self._replayed_seq = aggregator, replayed_seq
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    tree: OrgTree
+    bus: Bus
+    aggregator: Aggregator
+    feed: AggregatorFeed
+    ingestor: Ingestor
+    audit: AuditLog
+    access: Access
+    publisher: FramePublisher
+    signer: ScopeSigner
+    topology: Topology
+    started_at: float = field(default_factory=time.time)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def start(cls, settings: Settings, engine: Engine | None = None) -> Runtime:
+        """Open the store, load the tree, rebuild the live state from the store, wire the bus."""
+        engine = engine or open_store(settings.database_url)
+        tree = OrgTree.load(engine)
+        for problem in tree.problems:
+            log.warning("organisation tree: %s", problem)
+        tz = ZoneInfo(settings.timezone)
+        aggregator = Aggregator.rebuild(engine, tree, tz=tz)
+        bus = InProcessBus()
+        audit = AuditLog(engine)
+        feed = AggregatorFeed(aggregator)
+        bus.subscribe(feed)
+        ingestor = Ingestor(engine, tree, bus)
+        publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
+        topology = Topology.start(engine, tree, aggregator)
+        publisher.sections.extend(topology_sections(topology))
+        return cls(
+            settings=settings,
+            engine=engine,
+            tree=tree,
+            bus=bus,
+            audit=audit,
+            access=Access(engine, tree, settings, audit),
+            aggregator=aggregator,
+            feed=feed,
+            ingestor=ingestor,
+            publisher=publisher,
+            signer=ScopeSigner(load_signing_key()),
+            topology=topology,
+        )
+
+    def on_reload(self, listener: ReloadListener) -> None:
+        """Call ``listener(tree, aggregator)`` after every reload (for parts that keep their own references)."""
+        self._reload_listeners.append(listener)
+
+    def reload(self) -> None:
+        """Rebuild the tree and the aggregator from the store and swap them in (after an import).
+
+        The old state keeps serving while the new aggregator replays the store;
+        events published meanwhile are held and applied after the replay (those
+        it already counted are skipped by seq — the single ingest writer commits
+        in seq order). Then ingest, the publisher and the reload listeners get
+        the new tree. Organisation ids of kept organisations do not change in an
+        import, so open screens stay on their scope. Blocking: seconds per million events.
+        """
+        with self._reload_lock:
+            tree = OrgTree.load(self.engine)
+            for problem in tree.problems:
+                log.warning("organisation tree: %s", problem)
+            self.feed.hold()
+            try:
+                aggregator = Aggregator(tree, tz=ZoneInfo(self.settings.timezone))
+                aggregator.upsert_members(read_members(self.engine))
+                replayed_seq = 0
+                for batch in iter_stored_events(self.engine):
+                    aggregator.apply(batch)
+                    replayed_seq = batch[-1].seq
+                self.ingestor.reload_members()
+            except BaseException:
+                self.feed.drop()
+                raise
+            self.feed.switch(aggregator, replayed_seq)
+            self.tree, self.aggregator = tree, aggregator
+            self.ingestor.tree = tree
+            self.publisher.tree, self.publisher.aggregator = tree, aggregator
+            for scope in [s for s in self.publisher.channels if s.org_id not in tree]:
+                del self.publisher.channels[scope]  # its organisation is gone: no more frames to build for it
+            self.access = Access(self.engine, tree, self.settings, self.audit)  # scopes resolve in the new tree
+            for listener in self._reload_listeners:
+                listener(tree, aggregator)
+        log.info("live state reloaded: %d organisations", len(tree))
+
+    def close(self) -> None:
+        self.topology.close()
+        self.publisher.close()
+        self.ingestor.close()
+        self.engine.dispose()
