@@ -29,6 +29,7 @@ from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
+from dashboard.demo.history import MAX_HISTORY_DAYS, default_history_days
 from dashboard.demo.seed import seed_demo
 from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime.core import Runtime
@@ -57,6 +58,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
     p.add_argument("--demo-members", type=int, default=50_000, help="size of the demo seeded into an empty database")
     p.add_argument(
+        "--history-days", type=int, default=None,
+        help="days of past activity seeded with the demo (default: back to the start of the current quarter "
+        "or the previous month, whichever is earlier; 0: none)",
+    )
+    p.add_argument(
         "--no-ws-compression", action="store_true",
         help="do not compress websocket messages (less server CPU per screen, ~2.7× the bytes; docs/benchmarks.md)",
     )
@@ -73,6 +79,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         p.error("--rate must be greater than 0")
     if a.demo_members < 1:
         p.error("--demo-members must be at least 1")
+    if a.history_days is not None and not 0 <= a.history_days <= MAX_HISTORY_DAYS:
+        p.error(f"--history-days must be between 0 and {MAX_HISTORY_DAYS}")
     if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0:
         p.error("--ingest-rate-limit and --ws-idle-timeout must be greater than 0")
     return Settings(
@@ -85,6 +93,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         regions_file=a.regions,
         region_property=a.region_property,
         demo_members=a.demo_members,
+        demo_history_days=a.history_days,
         allowed_origins=_origins(a.allowed_origins),
         frame_origins=_origins(a.frame_origins),
         trusted_proxies=a.trusted_proxies,
@@ -119,7 +128,11 @@ def prepare_store(settings: Settings) -> Runtime:
     engine = open_store(settings.database_url)
     if org_count(engine) == 0:
         log.info("empty database: seeding a demo organisation of %s members", f"{settings.demo_members:,}")
-        summary = seed_demo(engine, members=settings.demo_members, seed=1, force=False, progress=True)
+        days = settings.demo_history_days
+        summary = seed_demo(
+            engine, members=settings.demo_members, seed=1, force=False, progress=True,
+            history_days=default_history_days() if days is None else days,
+        )
         log.info("seeded %s", summary)
     announce_first_admin(engine, settings)
     return Runtime.start(settings, engine)

@@ -46,7 +46,9 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
     engine = open_store(args.database_url)
     try:
-        summary = seed_demo(engine, members=args.members, seed=args.seed, force=args.force, progress=True)
+        summary = seed_demo(
+            engine, members=args.members, seed=args.seed, force=args.force, progress=True, history_days=args.history_days
+        )
     except SeedRefused as exc:
         raise CliError(str(exc)) from None
     print(json.dumps(summary, ensure_ascii=False))
@@ -169,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--members", type=_positive_int, required=True, help="number of party members")
     seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same organisation)")
     seed.add_argument("--force", action="store_true", help="replace an organisation already in the database")
+    seed.add_argument(
+        "--history-days", type=int, default=0, metavar="D",
+        help="also write D days of past activity up to now (0–3650, default %(default)s; docs/demo-data.md)",
+    )
     seed.set_defaults(func=_cmd_seed)
 
     sim = sub.add_parser("simulate", parents=[db], help="send a realistic event stream to a server")

@@ -20,6 +20,7 @@ class Settings:
     regions_file: Path | None = None
     region_property: str = "code"
     demo_members: int = 50_000
+    demo_history_days: int | None = None  # past seeded with the demo; None: what its periods need (docs/demo-data.md)
     frame_hz: float = 4.0
     timezone: str = "Asia/Shanghai"
     # Who may connect and embed (docs/security.md): extra websocket origins besides the page's own,

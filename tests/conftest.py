@@ -60,8 +60,12 @@ def free_port() -> int:
 class LiveServer:
     """``python app.py`` in a subprocess on a free port, with kill -9 and restart on the same database."""
 
-    def __init__(self, db_path: Path, extra_args: list[str] | None = None, demo_members: int = 2000) -> None:
+    def __init__(
+        self, db_path: Path, extra_args: list[str] | None = None, demo_members: int = 2000, history_days: int | None = 0
+    ) -> None:
+        """``history_days``: the past seeded with the demo (0: none, as tests that count from zero need; None: app.py's default)."""
         self.db_url = f"sqlite:///{db_path}"
+        self.history_days = history_days
         self.port = free_port()
         self.extra_args = extra_args or ["--no-simulate"]
         self.demo_members = demo_members
@@ -89,6 +93,7 @@ class LiveServer:
             self.db_url,
             "--demo-members",
             str(self.demo_members),
+            *([] if self.history_days is None else ["--history-days", str(self.history_days)]),
             *self.extra_args,
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it for its whole life

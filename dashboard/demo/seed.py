@@ -21,12 +21,15 @@ from sqlalchemy import Engine
 from tqdm import tqdm
 
 from dashboard.demo.geo import region_shapes
+from dashboard.demo.history import DEFAULT_DENSITY, HistoryPlan, HistoryRefused, check_days, history_rows
 from dashboard.demo.links import MemberGroups, member_groups, partnerships
 from dashboard.demo.members import MemberTable, draw_members
 from dashboard.demo.shape import OrgTable, build_tree
+from dashboard.demo.simulator import SHANGHAI
 from dashboard.demo.stats import load_statistics
+from dashboard.ingest.ingestor import EVENT_COLUMNS
 from dashboard.store import bulk as bulk_write
-from dashboard.store.engine import org_count
+from dashboard.store.engine import event_count, org_count
 from dashboard.store.models import MemberStage, OrgKind
 
 MEMBER_ROWS_PER_BATCH = 50_000
@@ -66,26 +69,60 @@ def generate_demo(members: int, seed: int, as_of: dt.date | None = None) -> Demo
     return DemoOrganisation(orgs, people, partnerships(rng, orgs), member_groups(rng, orgs, people))
 
 
-def seed_demo(engine: Engine, members: int, seed: int = 1, force: bool = False, progress: bool = False) -> dict[str, Any]:
-    """Store a generated demo organisation of ``members`` members; return a JSON-able summary.
+def seed_demo(
+    engine: Engine,
+    members: int,
+    seed: int = 1,
+    force: bool = False,
+    progress: bool = False,
+    history_days: int = 0,
+    now: float | None = None,
+    density: float = DEFAULT_DENSITY,
+) -> dict[str, Any]:
+    """Store a generated demo organisation of ``members`` members, with ``history_days`` of past
+    events up to ``now`` (default: the clock); return a JSON-able summary.
 
-    Refuses (SeedRefused) when the database already holds organisations,
-    unless ``force``, which replaces them together with their members,
-    events, links, member groups and organisation-scoped tokens.
+    Refuses (SeedRefused) when the database already holds organisations, or
+    events and a history is asked for, unless ``force``, which replaces them
+    together with their members, events, links, member groups and
+    organisation-scoped tokens. Nothing is written when it refuses.
     """
     started = time.perf_counter()
+    try:
+        check_days(history_days)
+    except HistoryRefused as exc:
+        raise SeedRefused(str(exc)) from None
     existing = org_count(engine)
     if existing and not force:
         raise SeedRefused(f"database already holds {existing} organisations; use --force to replace them")
-    demo = generate_demo(members, seed)
+    events = event_count(engine) if history_days else 0
+    if events and not force:
+        raise SeedRefused(f"database already holds {events} events; a history needs an empty log (use --force to replace them)")
+    now = time.time() if now is None else now
+    demo = generate_demo(members, seed, as_of=dt.datetime.fromtimestamp(now, SHANGHAI).date())
+    plan = HistoryPlan(demo.orgs, demo.members, days=history_days, seed=seed, now=now, density=density) if history_days else None
     with (
         tqdm(total=demo.rows, desc="seeding", unit="row", unit_scale=True, file=sys.stderr, disable=not progress) as bar,
         bulk_write.bulk_writer(engine) as writer,
     ):
-        deleted = writer.clear_demo() if existing else {}
+        deleted = writer.clear_demo() if existing or events else {}
         _write_all(writer, demo, bar.update)
+        written = _write_history(writer, plan, bar) if plan else {}
         writer.commit()
-    return _summary(demo, members, seed, deleted, time.perf_counter() - started)
+    summary = _summary(demo, members, seed, deleted, time.perf_counter() - started)
+    return {**summary, "history_days": history_days, "history_events": sum(written.values()), "history": written}
+
+
+def _write_history(writer: bulk_write.BulkWriter, plan: HistoryPlan, bar: tqdm) -> dict[str, int]:
+    """The past, a day at a time in time order; returns events written per type."""
+    written: dict[str, int] = {}
+    for rows in history_rows(plan):
+        writer.write("events", EVENT_COLUMNS, rows)
+        types, counts = np.unique(rows[:, 2].astype(str), return_counts=True)
+        for etype, count in zip(types.tolist(), counts.tolist(), strict=True):
+            written[etype] = written.get(etype, 0) + count
+        bar.update(len(rows))
+    return dict(sorted(written.items()))
 
 
 def _write_all(writer: bulk_write.BulkWriter, demo: DemoOrganisation, advance: Callable[[int], object]) -> None:

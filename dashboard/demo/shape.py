@@ -185,12 +185,11 @@ def branch_count(members: int, stats: DemoStatistics) -> int:
 
 def plan_provinces(rng: np.random.Generator, branches: int, stats: DemoStatistics) -> list[ProvincePlan]:
     """Spread ``branches`` over provinces, unit types, committees, general branches and areas."""
-    codes = [p.code for p in PROVINCES]
+    codes = [p.code for p in PROVINCES if p.code in stats.region_weights]  # the 31 mainland divisions
     weights = np.array([stats.region_weights[c] for c in codes])
     per_province = np.zeros(len(codes), dtype=np.int64)
-    counted = np.array([c not in stats.nominal_regions for c in codes])
-    if branches >= counted.sum():
-        per_province[counted] = 1
+    if branches >= len(codes):
+        per_province[:] = 1
     per_province += rng.multinomial(branches - per_province.sum(), weights / weights.sum())
 
     plans = []

@@ -68,7 +68,7 @@ _ADVANCE_EVENT: tuple[str, ...] = (
 )
 
 POSTS: tuple[str | None, ...] = (None, "secretary", "deputy_secretary", "committee_member", "group_leader")
-_COMMITTEE_POSTS = (1, 2, 3)
+COMMITTEE_POSTS = (1, 2, 3)
 
 # Hourly intensity (index = hour in Asia/Shanghai), relative within each profile.
 _H_STUDY = (0.15, 0.08, 0.05, 0.05, 0.1, 0.35, 1.1, 2.3, 2.6, 2.0, 1.2, 1.0,
@@ -77,10 +77,10 @@ _H_READING = (0.35, 0.2, 0.12, 0.1, 0.1, 0.2, 0.5, 0.9, 1.0, 0.9, 0.8, 0.9,
               1.6, 1.5, 0.8, 0.8, 0.8, 0.9, 1.2, 2.0, 2.4, 2.4, 1.8, 0.9)  # fmt: skip
 _H_LOGIN = (0.2, 0.1, 0.06, 0.05, 0.08, 0.3, 0.8, 2.0, 2.5, 1.8, 1.2, 1.0,
             1.0, 1.2, 1.2, 1.0, 0.9, 0.8, 0.9, 1.2, 1.3, 1.2, 0.8, 0.4)  # fmt: skip
-_H_OFFICE = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.02, 0.2, 0.8, 1.6, 1.6, 1.0,
+H_OFFICE = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.02, 0.2, 0.8, 1.6, 1.6, 1.0,
              0.3, 0.6, 1.6, 1.8, 1.5, 0.8, 0.2, 0.3, 0.3, 0.1, 0.02, 0.0)  # fmt: skip
 # Dues: mostly collected by the branch in office hours, some paid in the app after work.
-_H_DUES = tuple(0.8 * o + 0.2 * r for o, r in zip(_H_OFFICE, _H_LOGIN, strict=True))
+H_DUES = tuple(0.8 * o + 0.2 * r for o, r in zip(H_OFFICE, _H_LOGIN, strict=True))
 _H_DAYTIME = (0.0, 0.0, 0.0, 0.0, 0.0, 0.05, 0.3, 0.8, 1.4, 1.6, 1.6, 1.2,
               0.8, 1.0, 1.5, 1.6, 1.4, 1.0, 0.6, 0.4, 0.2, 0.05, 0.0, 0.0)  # fmt: skip
 
@@ -91,20 +91,20 @@ _SLOTS: tuple[tuple[str, float, tuple[float, ...]], ...] = (
     ("article_read", 26.0, _H_READING),
     ("interaction", 14.0, _H_READING),
     ("login", 14.0, _H_LOGIN),
-    ("meeting", 0.3, _H_OFFICE),
-    ("dues", 3.0, _H_DUES),
+    ("meeting", 0.3, H_OFFICE),
+    ("dues", 3.0, H_DUES),
     ("volunteer", 2.0, _H_DAYTIME),
-    ("transfer", 0.4, _H_OFFICE),
-    ("recruit", 0.4, _H_OFFICE),
+    ("transfer", 0.4, H_OFFICE),
+    ("recruit", 0.4, H_OFFICE),
 )
-_INTERACTIONS = (("like", 0.65), ("comment", 0.2), ("share", 0.15))
-_DEVICES = (("android", 0.5), ("ios", 0.3), ("harmonyos", 0.1), ("pc", 0.1))
+INTERACTIONS = (("like", 0.65), ("comment", 0.2), ("share", 0.15))
+DEVICES = (("android", 0.5), ("ios", 0.3), ("harmonyos", 0.1), ("pc", 0.1))
 _NOTICE_LEVELS = (("info", 0.7), ("warning", 0.25), ("urgent", 0.05))
 _NOTICE_TTL_S = {"info": 900, "warning": 1800, "urgent": 3600}
 
 # Meetings: (kind, period, relative frequency of slots). Monthly kinds are held
 # three times as often as quarterly ones; 组织生活会 once a year (in Q1).
-_MEETINGS = (
+MEETINGS = (
     ("branch_committee", "month", 3.0),
     ("group", "month", 3.0),
     ("themed_day", "month", 3.0),
@@ -112,14 +112,14 @@ _MEETINGS = (
     ("party_lecture", "quarter", 1.0),
     ("life_meeting", "year", 0.25),
 )
-_MEETINGS_WITHOUT_GROUPS = tuple(k for k in _MEETINGS if k[0] != "group")
+MEETINGS_WITHOUT_GROUPS = tuple(k for k in MEETINGS if k[0] != "group")
 _MEETING_LAST_DAY = {"month": 27, "quarter": 84, "year": 58}  # the schedule falls on day 0..last
-_ATTENDANCE = 0.9
+MEETING_ATTENDANCE = 0.9
 _MAX_ATTENDED_EVENTS = 200
 
 _MAX_TRANSFERS_IN_FLIGHT = 200
 _TRANSFER_STEP_S = (60.0, 600.0)  # simulated seconds between a transfer's steps
-_TRANSFER_REJECTED = 0.1
+TRANSFER_REJECTED = 0.1
 _RECRUIT_APPLIED = 0.2  # share of recruitment slots that are new applications
 
 _NOTICE_EVERY_S = 240.0
@@ -127,7 +127,7 @@ _CAMPAIGN_EVERY_S = 1200.0
 _CAMPAIGN_LENGTH_S = (180.0, 360.0)
 _CAMPAIGN_FACTOR = 3.0
 
-_ACTIVITY_SKEW = 1.7  # >1: a minority of members produce most of the activity
+ACTIVITY_SKEW = 1.7  # >1: a minority of members produce most of the activity
 _PICK_TRIES = 8
 _MASK64 = (1 << 64) - 1
 
@@ -232,7 +232,7 @@ class _Moment:
         )
 
 
-def _dues_factor(day: int) -> float:
+def dues_factor(day: int) -> float:
     """Most branches collect 党费 in the first days of the month."""
     if day <= 5:
         return 3.0
@@ -243,12 +243,18 @@ def _dues_factor(day: int) -> float:
     return 0.3
 
 
+def dues_amount(seed: int, member: int) -> float:
+    """A member's own monthly amount (the same every month): 2–200 yuan, median about 28."""
+    u = (_mix64(seed, member) >> 11) / float(1 << 53)
+    return round(2.0 * 100.0 ** (u**0.8), 1)
+
+
 def slot_weights(moment_epoch: float) -> dict[str, float]:
     """The relative weight of each kind of activity at a moment: the daily rhythm and the calendar."""
     m = _Moment.at(moment_epoch)
     weekend = m.weekday >= 5
     calendar = {
-        "dues": _dues_factor(m.day),
+        "dues": dues_factor(m.day),
         "volunteer": 2.5 if weekend else 1.0,
         "meeting": 0.2 if weekend else 1.0,
         "transfer": 0.1 if weekend else 1.0,
@@ -462,7 +468,7 @@ class StreamModel:
         """A party member, more often one of the active minority."""
         n = len(self._activity_order)
         for _ in range(_PICK_TRIES):
-            i = int(self._activity_order[int(n * self._rng.random() ** _ACTIVITY_SKEW)])
+            i = int(self._activity_order[int(n * self._rng.random() ** ACTIVITY_SKEW)])
             if self._stages[i] >= _PROBATIONARY:
                 return i
         return int(self._party[self._rng.randrange(len(self._party))])
@@ -498,12 +504,12 @@ class StreamModel:
 
     def _interaction(self, m: _Moment) -> list[Event]:
         k, title = self._article()
-        etype = _weighted(self._rng, _INTERACTIONS)
+        etype = _weighted(self._rng, INTERACTIONS)
         member = self._active_member()
         return [self._event(etype, int(self._org_ids[member]), member, {"title": title, "article": f"A{k + 1:03d}"}, m)]
 
     def _login(self, m: _Moment) -> list[Event]:
-        return [self._member_event("login", self._active_member(), {"device": _weighted(self._rng, _DEVICES)}, m)]
+        return [self._member_event("login", self._active_member(), {"device": _weighted(self._rng, DEVICES)}, m)]
 
     def _volunteer(self, m: _Moment) -> list[Event]:
         rng = self._rng
@@ -523,13 +529,11 @@ class StreamModel:
         return []
 
     def _dues_amount(self, member: int) -> float:
-        """The member's own monthly amount (the same every month): 2–200 yuan, median about 28."""
-        u = (_mix64(self.seed, member) >> 11) / float(1 << 53)
-        return round(2.0 * 100.0 ** (u**0.8), 1)
+        return dues_amount(self.seed, member)
 
     def _meeting(self, m: _Moment) -> list[Event]:
         rng = self._rng
-        kinds = _MEETINGS if self._groups else _MEETINGS_WITHOUT_GROUPS
+        kinds = MEETINGS if self._groups else MEETINGS_WITHOUT_GROUPS
         u = rng.random() * sum(k[2] for k in kinds)
         for kind, period, weight in kinds:  # noqa: B007 - the chosen kind and period are used after the loop
             u -= weight
@@ -548,10 +552,10 @@ class StreamModel:
         invited = self._members_of([org_id, *self._child_groups(org_id)] if kind != "group" else [org_id])
         invited = [i for i in invited if self._stages[i] >= _PROBATIONARY]
         if kind == "branch_committee":
-            invited = [i for i in invited if self._posts[i] in _COMMITTEE_POSTS]
+            invited = [i for i in invited if self._posts[i] in COMMITTEE_POSTS]
         if len(invited) < (2 if kind == "branch_committee" else 1):
             return []
-        attended = [i for i in invited if rng.random() < _ATTENDANCE] or invited[:1]
+        attended = [i for i in invited if rng.random() < MEETING_ATTENDANCE] or invited[:1]
         self._meetings.mark(period, org_id, kind)
         title = rng.choice(MEETING_TITLES[kind]).format(
             m=m.month_no, q=m.quarter_no, y=m.year, topic=STUDY_ITEMS[rng.randrange(len(STUDY_ITEMS))].title
@@ -597,7 +601,7 @@ class StreamModel:
     def _advance_transfer(self, transfer: _Transfer, m: _Moment) -> Event:
         """requested → approved (or rejected, ~10%) → completed; the member moves on completion."""
         if transfer.step == "requested":
-            if self._rng.random() < _TRANSFER_REJECTED:
+            if self._rng.random() < TRANSFER_REJECTED:
                 self._end_transfer(transfer)
                 return self._transfer_event("transfer_rejected", transfer, m)
             transfer.step = "approved"

@@ -94,7 +94,6 @@ class DemoStatistics:
     min_full_members_per_branch: int
     unit_types: Categories
     region_weights: dict[str, float]
-    nominal_regions: frozenset[str]
     ethnic_groups: EthnicGroups
 
     def pipeline_counts(self, members: int) -> PipelineCounts:
@@ -185,7 +184,6 @@ def load_statistics(path: Path = STATISTICS_FILE) -> DemoStatistics:
             _shares([t["count"] for t in raw["unit_types"]["types"]]),
         ),
         region_weights={code: float(w) for code, w in regions.items()},
-        nominal_regions=frozenset(raw["regions"]["nominal"]),
         ethnic_groups=EthnicGroups(
             names=(ethnic["majority"]["name"], *(g["name"] for g in minorities)),
             names_zh=(ethnic["majority"]["name_zh"], *(g["name_zh"] for g in minorities)),

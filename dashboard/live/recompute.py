@@ -28,6 +28,8 @@ from dashboard.live.aggregator.spec import (
     BRANCH_KIND,
     FEW_MEMBERS_BELOW,
     GENDERS,
+    GROUP_KIND,
+    GROUP_MEETING,
     HAN_VALUES,
     LOST_CONTACT_DAYS,
     MONTHLY_MEETINGS,
@@ -199,8 +201,10 @@ class StoreState:
         held["kind"] = held["data"].map(lambda d: d.get("kind"))
         held = held[held["kind"].isin([k.value for k in MeetingKind])]
         held["path"] = held["org_id"].map(self.orgs["path"])
+        group_paths = self.orgs.loc[self.orgs["kind"] == GROUP_KIND, "path"]
         rows = []
         for path in branches["path"]:
+            has_groups = bool(_under(group_paths, path).any())
             inside = held[_under(held["path"], path)]
             latest = inside.groupby("kind")["eff"].max()
 
@@ -213,7 +217,7 @@ class StoreState:
             rows.append(
                 {
                     "path": path,
-                    "three": all(since(k, b.month_ms) for k in MONTHLY_MEETINGS)
+                    "three": all(since(k, b.month_ms) for k in MONTHLY_MEETINGS if k != GROUP_MEETING or has_groups)
                     and all(since(k, b.quarter_ms) for k in QUARTERLY_MEETINGS),
                     "themed": since(THEMED_DAY, b.month_ms),
                     "few": full < FEW_MEMBERS_BELOW,

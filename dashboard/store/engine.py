@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.store.models import Member, Organisation
+from dashboard.store.models import Event, Member, Organisation
 
 DEFAULT_DATABASE_URL = "sqlite:///var/lianxin.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -107,6 +107,11 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def org_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(Organisation)).scalar_one())
+
+
+def event_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Event)).scalar_one())
 
 
 def member_count(engine: Engine) -> int:

@@ -15,11 +15,19 @@ from dashboard.domain.events import MeetingKind
 from dashboard.live.aggregator.calendar import Periods
 from dashboard.live.aggregator.counters import RolledCounters
 from dashboard.live.aggregator.layout import TreeLayout
-from dashboard.live.aggregator.spec import FEW_MEMBERS_BELOW, MONTHLY_MEETINGS, QUARTERLY_MEETINGS, THEMED_DAY
+from dashboard.live.aggregator.spec import (
+    FEW_MEMBERS_BELOW,
+    GROUP_KIND,
+    GROUP_MEETING,
+    MONTHLY_MEETINGS,
+    QUARTERLY_MEETINGS,
+    THEMED_DAY,
+)
 
 MEETING_KINDS: dict[str, int] = {kind.value: i for i, kind in enumerate(MeetingKind)}
 _ANY = len(MEETING_KINDS)
-_MONTHLY = [MEETING_KINDS[k] for k in MONTHLY_MEETINGS]
+_MONTHLY = [MEETING_KINDS[k] for k in MONTHLY_MEETINGS if k != GROUP_MEETING]
+_GROUP = MEETING_KINDS[GROUP_MEETING]
 _QUARTERLY = [MEETING_KINDS[k] for k in QUARTERLY_MEETINGS]
 
 # Columns of the branch counters: two static counts, then one per flag.
@@ -34,6 +42,10 @@ class BranchBook:
         self._counters = counters
         self._held = np.zeros((layout.size + 1, _ANY + 1), dtype=np.int64)  # 0 = never
         self._flags = np.zeros((layout.size + 1, COLUMNS), dtype=np.int64)
+        self._has_groups = np.zeros(layout.size + 1, dtype=bool)  # branches with a 党小组 must hold 党小组会
+        groups = [layout.row_of[i] for i, n in layout.tree.nodes.items() if n.kind == GROUP_KIND]
+        chains = layout.ancestors[groups, 1:] if groups else np.zeros((0, 1), dtype=np.int64)
+        self._has_groups[chains[layout.is_branch[chains]]] = True
 
     @property
     def nbytes(self) -> int:
@@ -55,9 +67,12 @@ class BranchBook:
     def _derive(self, branches: np.ndarray, periods: Periods, full: np.ndarray, secretaries: np.ndarray) -> np.ndarray:
         held = self._held[branches]
         flags = np.zeros((len(branches), COLUMNS), dtype=np.int64)
-        flags[:, THREE_MEETINGS] = (held[:, _MONTHLY] >= periods.month_start_ms).all(axis=1) & (
-            held[:, _QUARTERLY] >= periods.quarter_start_ms
-        ).all(axis=1)
+        group_met = (held[:, _GROUP] >= periods.month_start_ms) | ~self._has_groups[branches]
+        flags[:, THREE_MEETINGS] = (
+            (held[:, _MONTHLY] >= periods.month_start_ms).all(axis=1)
+            & group_met
+            & (held[:, _QUARTERLY] >= periods.quarter_start_ms).all(axis=1)
+        )
         flags[:, THEMED] = held[:, MEETING_KINDS[THEMED_DAY]] >= periods.month_start_ms
         flags[:, FEW_MEMBERS] = full < FEW_MEMBERS_BELOW
         flags[:, NO_SECRETARY] = secretaries == 0

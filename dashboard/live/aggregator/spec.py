@@ -34,8 +34,11 @@ ETHNICITY_GROUPS: Final = ("han", "minority")
 
 SECRETARY_POST: Final = "secretary"
 
-# 三会一课: what a branch must hold in each period.
+# 三会一课: what a branch must hold in each period. The 党小组会 is held by a branch's
+# 党小组, so it is required only of a branch that has at least one (GROUP_MEETING, GROUP_KIND).
 MONTHLY_MEETINGS: Final = ("branch_committee", "group")
+GROUP_MEETING: Final = "group"
+GROUP_KIND: Final = "group"
 QUARTERLY_MEETINGS: Final = ("branch_general", "party_lecture")
 THEMED_DAY: Final = "themed_day"
 BRANCH_KIND: Final = "branch"
