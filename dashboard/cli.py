@@ -31,6 +31,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _history_days(text: str) -> int:
+    from dashboard.demo.history import MAX_HISTORY_DAYS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if not 0 <= value <= MAX_HISTORY_DAYS:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_HISTORY_DAYS}, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -172,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same organisation)")
     seed.add_argument("--force", action="store_true", help="replace an organisation already in the database")
     seed.add_argument(
-        "--history-days", type=int, default=0, metavar="D",
+        "--history-days", type=_history_days, default=0, metavar="D",
         help="also write D days of past activity up to now (0–3650, default %(default)s; docs/demo-data.md)",
     )
     seed.set_defaults(func=_cmd_seed)

@@ -76,6 +76,7 @@ DEFAULT_DENSITY = 0.1  # activity events (study, reading, interactions, logins, 
 
 LOST_SHARE = 0.015  # 失联: members with no activity in the window, last seen 185–720 days ago
 WEAK_BRANCH_SHARE = 0.03  # branches that miss most of their meetings
+EARLY_BRANCH_SHARE = 0.4  # branches that hold the month's meetings in its first working days
 HELD_BY_WEAK = 0.35
 HELD_BY_OTHERS = 0.97
 DUES_PAID_SHARE = 0.985  # of members, each month
@@ -277,7 +278,10 @@ class HistoryPlan:
         if not len(branches):
             return []
         weak = rng.random(len(branches)) < WEAK_BRANCH_SHARE
-        usual_day = rng.integers(0, 22, size=len(branches))  # each branch's usual day of the month (day 1–22)
+        # Each branch's usual day of the month: many hold the month's meetings together in its first
+        # working days (主题党日 with the 支委会), the others on a day of their own up to the 22nd.
+        usual_day = np.where(rng.random(len(branches)) < EARLY_BRANCH_SHARE, rng.integers(0, 5, len(branches)),
+                             rng.integers(5, 22, len(branches)))  # fmt: skip
         quarter_slot = rng.choice(3, size=(len(branches), len(MEETINGS)), p=_QUARTER_MONTH_SHARE)
         groups = np.flatnonzero(roll.kinds == "group") + 1
         branch_index = np.zeros(len(roll.kinds) + 1, dtype=np.int64)
@@ -286,12 +290,14 @@ class HistoryPlan:
         group_branch = branch_index[roll.branch_of[groups]]
         parts: list[tuple[np.ndarray, ...]] = []  # (kind, org, ts) per month and kind
         for month in self._months():
+            meeting_day = usual_day + rng.integers(0, 3, len(branches))  # this month's, shared by the branch's meetings
             for k, (kind, period, _) in enumerate(MEETINGS):
                 orgs, b = (groups, group_branch) if kind == "group" else (branches, np.arange(len(branches)))
                 due = self._falls_in(period, month, quarter_slot[b, k])
                 held = due & (rng.random(len(orgs)) < np.where(weak[b], HELD_BY_WEAK, HELD_BY_OTHERS))
                 orgs, b = orgs[held], b[held]
-                day = np.datetime64(month) + np.minimum(usual_day[b] + rng.integers(0, 4, len(b)), 27)
+                later = rng.integers(0, 4, len(b)) if kind == "group" else 0  # a group meets within days of it
+                day = np.datetime64(month) + np.minimum(meeting_day[b] + later, 27)
                 weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
                 day = day + np.where(weekday >= 5, 7 - weekday, 0)
                 local = (day - np.datetime64(self.first_day)).astype(np.int64) * DAY_MS + self.start_ms
