@@ -2,7 +2,9 @@
 
    - the cards of the sub-organisations, from the `units` section (dashboard/wall/units.py): each
      card's figures are found by data-unit (its code) and data-field;
-   - the activity trend of the last hour, from `events_trend` (Plotly.restyle of y only).
+   - the activity trends of the last hour per minute (`events_trend`) and of the last 30 days per
+     day (`events_daily`), as bars without the current, partly counted minute or day
+     (Plotly.restyle of y only).
    KPI tiles and alerts are live.js's. */
 (function () {
   "use strict";
@@ -34,18 +36,22 @@
     });
   }
 
-  function onTrend(trend) {
-    var box = document.getElementById("tablet-trend");
+  function restyleTrend(id, counts) {
+    var box = document.getElementById(id);
     var gd = box && box.querySelector(".js-plotly-plot");
-    if (!gd || !window.Plotly || !trend) return;
-    window.Plotly.restyle(gd, { y: [trend] }, [0]);
+    if (!gd || !window.Plotly || !counts) return;
+    window.Plotly.restyle(gd, { y: [counts.slice(0, -1)] }, [0]);   // the current bucket is still filling
     T.trendUpdates += 1;
   }
+
+  function onTrend(trend) { restyleTrend("tablet-trend", trend); }
+  function onDaily(daily) { restyleTrend("tablet-trend-days", daily); }
 
   function register() {
     if (!window.lianxinFrames) { setTimeout(register, 50); return; }
     window.lianxinFrames.on("units", onUnits);
     window.lianxinFrames.on("events_trend", onTrend);
+    window.lianxinFrames.on("events_daily", onDaily);
   }
   register();
 })();

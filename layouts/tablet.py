@@ -117,26 +117,29 @@ def navbar(page: TabletPage) -> dbc.Navbar:
     )
 
 
-def trend_figure(trend: Sequence[int], lang: str) -> dict[str, Any]:
-    """Activities per minute over the last hour; frames replace ``y`` (assets/tablet.js)."""
+def trend_figure(counts: Sequence[int], lang: str, unit: str = "unit.minutes") -> dict[str, Any]:
+    """Activities per minute (last hour) or per day (last 30 days) as bars; frames replace ``y`` (assets/tablet.js).
+
+    The last count is the current minute or day, still being counted: it is left out, so the
+    right edge is never a drop. Bars, not a smoothed line: small counts stay whole numbers.
+    """
+    whole = list(counts)[:-1]
     return {
         "data": [
             {
-                "type": "scatter",
-                "mode": "lines",
-                "x": list(range(-len(trend) + 1, 1)),
-                "y": list(trend),
-                "line": {"color": GOLD, "width": 2, "shape": "spline"},
-                "fill": "tozeroy",
-                "fillcolor": "rgba(243,193,75,0.12)",
+                "type": "bar",
+                "x": list(range(-len(whole), 0)),
+                "y": whole,
+                "marker": {"color": GOLD},
                 "hovertemplate": "%{y:,}<extra></extra>",
             }
         ],
         "layout": figure_layout(
             height=TREND_H,
             margin={"l": 56, "r": 12, "t": 8, "b": 36},
-            xaxis={"ticksuffix": " " + t("unit.minutes", lang), "tickfont": {"size": 13, "color": MUTED}, "zeroline": False, "gridcolor": "#1d2946"},
-            yaxis={"tickfont": {"size": 13, "color": MUTED}, "rangemode": "tozero", "gridcolor": "#1d2946"},
+            bargap=0.15,
+            xaxis={"ticksuffix": " " + t(unit, lang), "tickfont": {"size": 13, "color": MUTED}, "zeroline": False, "gridcolor": "#1d2946"},
+            yaxis={"tickfont": {"size": 13, "color": MUTED}, "rangemode": "tozero", "gridcolor": "#1d2946", "tickformat": ",d"},
         ),
     }
 
@@ -263,7 +266,13 @@ def tablet_page(page: TabletPage) -> html.Div:
                     html.Div(kpi_tiles(snap, lang, TABLET_TILES), className="tablet-kpis"),
                     html.Div(
                         [
-                            html.Section([html.H2(t("tablet.trend", lang)), graph("tablet-trend", trend_figure(snap.get("events_trend", []), lang), TREND_H)], className="tablet-section trend"),
+                            html.Div(
+                                [
+                                    html.Section([html.H2(t("tablet.trend", lang)), graph("tablet-trend", trend_figure(snap.get("events_trend", []), lang), TREND_H)], className="tablet-section trend"),
+                                    html.Section([html.H2(t("tablet.trend_days", lang)), graph("tablet-trend-days", trend_figure(snap.get("events_daily", []), lang, "unit.days"), TREND_H)], className="tablet-section trend"),
+                                ],
+                                className="tablet-trends",
+                            ),
                             html.Section([html.H2(t("panel.alerts", lang)), html.Div(html.Div(t("alerts.none", lang), className="empty"), id="alerts")], className="tablet-section alerts"),
                         ],
                         className="tablet-pair",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.demo.geo import region_shapes
 from dashboard.demo.seed import SeedRefused, seed_demo
+from dashboard.demo.shape import INSTITUTION_DEPARTMENTS
 from dashboard.map.regions import PROVINCES
 from dashboard.store.engine import open_store
 from dashboard.store.models import Base, Event, Organisation, Token
@@ -366,3 +367,17 @@ def test_postgresql_round_trip_equals_sqlite(postgres_url: str, tmp_path: Path) 
             session.rollback()
     finally:
         pg.dispose()
+
+
+def test_departments_belong_to_their_unit_and_groups_are_named_with_their_branch(seeded: tuple[Engine, dict]) -> None:
+    """A hospital has 内科, a TV station 新闻部 — never 广播电视台内科; a 党小组 carries its branch's name."""
+    engine, _ = seeded
+    branches = rows(engine, "SELECT id, name FROM organisations WHERE kind = 'branch' AND unit_type = 'institution'")
+    assert branches
+    for _, name in branches:
+        unit = next(u for u in INSTITUTION_DEPARTMENTS if u in name)
+        department = name.split(unit, 1)[1].removesuffix("党支部")
+        assert department in INSTITUTION_DEPARTMENTS[unit] or department.startswith("第"), name
+    assert not any("广播电视台内科" in n or "博物馆外科" in n or "图书馆内科" in n for _, n in branches)
+    groups = rows(engine, "SELECT g.name, b.name FROM organisations g JOIN organisations b ON b.id = g.parent_id WHERE g.kind = 'group'")
+    assert groups and all(group.startswith(branch) and group.endswith("党小组") for group, branch in groups)

@@ -9,7 +9,7 @@ Shape, top down (codes in brackets)::
              ├─ 石桥教育局第一党总支 (…-003-001)             general branches, holding 3-5 branches
              │  └─ 石桥教育局办公室党支部 (…-001-002)
              └─ 石桥教育局综合科党支部 (…-003-004)           branches
-                └─ 第一党小组 (…-004-001)                    groups, in branches of 20 or more
+                └─ …党支部第一党小组 (…-004-001)             groups (named with their branch), in branches of 20 or more
 
 The counts follow the bulletin: one branch per ~22 members, ~15 branches per
 grassroots committee, one general branch per ~14 branches; branches split by
@@ -63,15 +63,30 @@ GROUP_BODY = (_G,)
 
 BUREAUS = ("教育局", "财政局", "民政局", "司法局", "农业农村局", "交通运输局", "卫生健康委", "市场监管局",
            "自然资源局", "生态环境局", "住房城乡建设局", "人力资源社会保障局", "文化旅游局", "应急管理局", "统计局")
-INSTITUTIONS = ("第一人民医院", "中心医院", "妇幼保健院", "第一中学", "实验小学", "职业技术学院", "图书馆",
-                "疾病预防控制中心", "农业科学研究院", "广播电视台", "博物馆", "气象台")
+_HOSPITAL = ("行政后勤", "内科", "外科", "医技", "护理部", "离退休")
+_SCHOOL = ("行政后勤", "教务处", "政教处", "语文教研组", "数学教研组", "离退休")
+# Each institution with the departments it has in life (a hospital has 内科, a TV station 新闻部).
+INSTITUTION_DEPARTMENTS: dict[str, tuple[str, ...]] = {
+    "第一人民医院": _HOSPITAL,
+    "中心医院": _HOSPITAL,
+    "妇幼保健院": ("行政后勤", "妇产科", "儿科", "保健部", "医技", "离退休"),
+    "第一中学": _SCHOOL,
+    "实验小学": _SCHOOL,
+    "职业技术学院": ("机关", "教务处", "学生工作处", "机电工程系", "经济管理系", "信息工程系", "离退休"),
+    "图书馆": ("办公室", "采编部", "借阅部", "信息技术部", "离退休"),
+    "疾病预防控制中心": ("办公室", "传染病防制科", "免疫规划科", "检验科", "离退休"),
+    "农业科学研究院": ("机关", "作物研究所", "园艺研究所", "植物保护研究所", "离退休"),
+    "广播电视台": ("办公室", "新闻部", "专题部", "技术部", "离退休"),
+    "博物馆": ("办公室", "陈列部", "保管部", "社会教育部", "离退休"),
+    "气象台": ("办公室", "预报科", "观测科", "信息中心", "离退休"),
+}
+INSTITUTIONS = tuple(INSTITUTION_DEPARTMENTS)
 INDUSTRIES = ("能源", "建设", "交通", "物流", "电力", "制造", "农业发展", "水务", "信息技术", "化工", "食品", "纺织")
 COMPANY_FORMS = ("有限公司", "集团有限公司", "股份有限公司")
 SOCIAL_ORGS = ("律师协会", "会计师协会", "商会", "个体劳动者协会", "社会工作服务中心", "志愿者协会", "慈善总会")
 DEPARTMENTS = {
     "government": ("办公室", "综合科", "政策法规科", "财务科", "人事科", "业务一科", "业务二科", "执法大队", "信息中心",
                    "离退休干部"),
-    "institution": ("行政后勤", "内科", "外科", "医技", "教务处", "科研处", "信息中心", "离退休"),
     "enterprise": ("生产一车间", "生产二车间", "研发中心", "销售部", "财务部", "综合办公室", "质量管理部", "物流部",
                    "安全环保部", "项目部"),
     "social": ("秘书处", "会员服务部", "项目部", "联合"),
@@ -367,14 +382,15 @@ class _Builder:
     ) -> None:
         size = next(self.sizes)
         posts, groups = branch_layout(size)
+        branch_name = self._branch_name(unit_type, unit, ordinal)
         branch = self._add(
-            jitter, code=code, name=self._branch_name(unit_type, unit, ordinal), kind=OrgKind.branch,
+            jitter, code=code, name=branch_name, kind=OrgKind.branch,
             parent_id=parent, region_code=region, point=point, unit_type=unit_type, posts=posts,
             members=size - sum(groups),
         )
         for g, group_size in enumerate(groups):
             self._add(
-                code=f"{code}-{g + 1:03d}", name=f"第{chinese_number(g + 1)}党小组", kind=OrgKind.group,
+                code=f"{code}-{g + 1:03d}", name=f"{branch_name}第{chinese_number(g + 1)}党小组", kind=OrgKind.group,
                 parent_id=branch, region_code=region, point=point, unit_type=unit_type, posts=GROUP_BODY,
                 members=group_size,
             )
@@ -408,7 +424,10 @@ class _Builder:
             return f"{self.places.next()}村党支部"
         if unit_type == "community":
             return f"{self.places.next()}社区党支部"
-        departments = DEPARTMENTS[unit_type]
+        if unit_type == "institution":
+            departments = next(d for name, d in INSTITUTION_DEPARTMENTS.items() if unit.endswith(name))
+        else:
+            departments = DEPARTMENTS[unit_type]
         if ordinal < len(departments):
             return f"{unit}{departments[ordinal]}党支部"
         return f"{unit}第{chinese_number(ordinal + 1)}党支部"

@@ -44,6 +44,7 @@ from dashboard.live.aggregator.spec import (
     TRANSFER_CLOSING_TYPES,
     TRANSFER_OVERDUE_DAYS,
     TRANSFER_TYPES,
+    TREND_DAYS,
     TREND_MINUTES,
     fraction,
 )
@@ -123,7 +124,10 @@ class StoreState:
         self.started_ms = min(int(events["ts_ms"].iloc[0]), b.now_ms) if len(events) else None
         events = events[events["org_id"].isin(self.orgs.index)].copy()
         events["eff"] = events["ts_ms"].clip(upper=b.now_ms)
+        events["local_date"] = pd.to_datetime(events["eff"], unit="ms", utc=True).dt.tz_convert(tz).dt.date
         self.events = events
+        today = pd.Timestamp(now, unit="s", tz="UTC").tz_convert(tz).date()
+        self._last_days = [today - dt.timedelta(days=d) for d in range(TREND_DAYS - 1, -1, -1)]
         self.members = self._current_members(members, events, tz)
         self.transfers = self._transfers(events)
         self.branch_flags = self._branch_flags()
@@ -244,6 +248,7 @@ class StoreState:
         study_today = today[today["type"] == "study"]["data"].map(lambda d: _points(d.get("points")))
         minute_now = b.now_ms // 60_000
         per_minute = (ev["eff"] // 60_000).value_counts()
+        per_day = ev["local_date"].value_counts()
         stages = people["stage"].value_counts()
         pipeline = {s: int(stages.get(s, 0)) for s in PIPELINE_STAGES}
         pipeline["applicant"] += int(((ev["type"] == "recruit_applied") & ev["member_id"].isna()).sum())
@@ -269,6 +274,7 @@ class StoreState:
             "active_15m": int(party["active_15m"].sum()),
             "events_per_min": int((ev["eff"] // 1000 > b.now_ms // 1000 - RATE_WINDOW_SECONDS).sum()),
             "events_trend": [int(per_minute.get(m, 0)) for m in range(minute_now - TREND_MINUTES + 1, minute_now + 1)],
+            "events_daily": [int(per_day.get(day, 0)) for day in self._last_days],
             "study_points_today": int(study_today.sum()),
             "meetings": {
                 "three_meetings_completion": fraction(int(branches["three"].sum()), n_branches),

@@ -71,6 +71,7 @@ from dashboard.live.aggregator.spec import (
     RECRUIT_STAGE,
     TOP_STUDY_LIMIT,
     TRANSFER_TYPES,
+    TREND_DAYS,
     TREND_MINUTES,
     fraction,
 )
@@ -83,7 +84,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOTAL, TODAY, POINTS_TODAY, ANON_APPLICANTS, IN_FLIGHT, OVERDUE = range(6)
 RATE = 6  # ring of RATE_WINDOW_SECONDS one-second buckets
 TREND = RATE + RATE_WINDOW_SECONDS  # ring of TREND_MINUTES one-minute buckets
-EVENT_COLUMNS = TREND + TREND_MINUTES
+DAILY = TREND + TREND_MINUTES  # ring of TREND_DAYS one-local-day buckets
+EVENT_COLUMNS = DAILY + TREND_DAYS
+DAY_MS = 86_400_000
 
 _SEQUENTIAL = TRANSFER_TYPES | set(RECRUIT_STAGE) | {"dues_paid"}
 
@@ -132,6 +135,7 @@ class Aggregator:
         self._periods = Periods.at(self._now_ms, tz)
         self._second = self._now_ms // 1000
         self._minute = self._now_ms // 60_000
+        self._day = self._local_day(self._now_ms)
         self._started_ms: int | None = None
         self.ignored_events = 0  # events whose organisation is not in the tree
         self._recount_branches()
@@ -255,16 +259,22 @@ class Aggregator:
             elif month is not None and month > self._periods.month:
                 self._members.dues_ahead.setdefault(month, set()).add(member)
 
+    def _local_day(self, ms: np.ndarray | int) -> Any:
+        """Local day numbers (days since the epoch in the time zone of today's midnight)."""
+        return (ms + (-self._periods.day_start_ms) % DAY_MS) // DAY_MS
+
     def _count_events(self, rows: np.ndarray, times: np.ndarray, points: np.ndarray, anonymous: np.ndarray) -> None:
         today = times >= self._periods.day_start_ms
         seconds = times // 1000
         minutes = times // 60_000
+        days = self._local_day(times)
         rate = seconds > self._second - RATE_WINDOW_SECONDS
         trend = minutes > self._minute - TREND_MINUTES
+        daily = days > self._day - TREND_DAYS
         studied = today & (points > 0)
         n = len(rows)
         self._events.add(
-            np.concatenate([rows, rows[today], rows[studied], anonymous, rows[rate], rows[trend]]),
+            np.concatenate([rows, rows[today], rows[studied], anonymous, rows[rate], rows[trend], rows[daily]]),
             np.concatenate([
                 np.full(n, TOTAL),
                 np.full(int(today.sum()), TODAY),
@@ -272,11 +282,12 @@ class Aggregator:
                 np.full(len(anonymous), ANON_APPLICANTS),
                 RATE + seconds[rate] % RATE_WINDOW_SECONDS,
                 TREND + minutes[trend] % TREND_MINUTES,
+                DAILY + days[daily] % TREND_DAYS,
             ]),
             np.concatenate([
                 np.ones(n + int(today.sum()), dtype=np.int64),
                 points[studied],
-                np.ones(len(anonymous) + int(rate.sum()) + int(trend.sum()), dtype=np.int64),
+                np.ones(len(anonymous) + int(rate.sum()) + int(trend.sum()) + int(daily.sum()), dtype=np.int64),
             ]),
         )
 
@@ -322,7 +333,9 @@ class Aggregator:
             if periods.month != self._periods.month:
                 self._members.start_month(periods.month)
             self._periods = periods
-            self._events.clear_columns([TODAY, POINTS_TODAY])
+            day = self._local_day(now_ms)
+            self._events.clear_columns([TODAY, POINTS_TODAY, *_ring_columns(DAILY, TREND_DAYS, self._day, day)])
+            self._day = day
             self._recount_members()
             self._recount_branches()
         self._transfers.expire(now_ms)
@@ -359,6 +372,7 @@ class Aggregator:
             br = self._branch_counts.values[row].tolist()
             top = self._top_study(row)
             trend = [ev[TREND + m % TREND_MINUTES] for m in range(self._minute - TREND_MINUTES + 1, self._minute + 1)]
+            daily = [ev[DAILY + d % TREND_DAYS] for d in range(self._day - TREND_DAYS + 1, self._day + 1)]
             seen = sum(mem[mc.SEEN : mc.SEEN + ACTIVE_WINDOW_MINUTES])
             categories = dict(self._members.categories)
             now_s = self._now_ms / 1000
@@ -386,6 +400,7 @@ class Aggregator:
             "active_15m": seen,
             "events_per_min": sum(ev[RATE : RATE + RATE_WINDOW_SECONDS]),
             "events_trend": trend,
+            "events_daily": daily,
             "study_points_today": ev[POINTS_TODAY],
             "meetings": {
                 "three_meetings_completion": fraction(br[bc.THREE_MEETINGS], br[bc.BRANCHES]),

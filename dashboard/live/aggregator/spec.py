@@ -49,6 +49,7 @@ TRANSFER_OVERDUE_DAYS: Final = 30
 ACTIVE_WINDOW_MINUTES: Final = 15  # active_15m: the current minute and the 14 before it
 RATE_WINDOW_SECONDS: Final = 60  # events_per_min: the current second and the 59 before it
 TREND_MINUTES: Final = 60  # events_trend: one count per minute, oldest first
+TREND_DAYS: Final = 30  # events_daily: one count per local day, oldest first, today last
 TOP_STUDY_LIMIT: Final = 10
 
 TRANSFER_TYPES: Final = frozenset(
