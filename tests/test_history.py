@@ -26,7 +26,8 @@ from dashboard.demo.history import (
     default_history_days,
 )
 from dashboard.demo.seed import seed_demo
-from dashboard.demo.simulator import SHANGHAI, StreamModel, model_from_store
+from dashboard.demo.simulator import SHANGHAI, Population, StreamModel, model_from_store, notice_condition
+from dashboard.demo.texts import CAMPAIGN_TITLES, NOTICE_MONTHS, NOTICE_TITLES, NOTICE_WHEN_KPI
 from dashboard.ingest.ingestor import EventChecker, EventWriter, MemberIndex
 from dashboard.live.aggregator import Aggregator
 from dashboard.live.recompute import StoreState
@@ -312,3 +313,48 @@ def test_first_frame_after_app_start_shows_a_living_organisation(tmp_path: Path)
         assert scalar(engine, "SELECT COUNT(*) FROM organisations WHERE region_code IN ('710000', '810000', '820000')") == 0
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------- notices agree with the screens
+
+
+def test_simulator_notices_never_contradict_the_figures_or_the_season(tmp_path: Path) -> None:
+    """The server's own feed gives the model the live KPIs: a notice that states a figure is sent only
+    when the figure says so; seasonal ones only in their season (no typhoon warnings in December)."""
+    clock = Clock(local(2026, 12, 20, 9, 0))
+    engine = open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    seed_demo(engine, 1500, seed=2, history_days=0, now=clock.now)
+    tree = OrgTree.load(engine)
+    aggregator = Aggregator.rebuild(engine, tree, clock=clock)
+    model = StreamModel(tree, Population.load(engine), seed=4, clock=clock, kpis=aggregator.snapshot)
+    notices = []
+    for _ in range(400):  # 400 × 2 minutes of notices, no other traffic needed
+        clock.now += 120
+        notices += [e for e in model.next_batch(1) if e["type"] == "notice"]
+    assert len(notices) > 50
+    root = aggregator.snapshot(tree.root_id)
+    assert root["rule_breaks"]["few_members"] == 0 and root["transfers"]["overdue"] == 0  # nothing to warn about
+    campaigns = {f"关于开展“{c}”活动的通知" for c in CAMPAIGN_TITLES}
+    titles = {n["data"]["title"] for n in notices} - campaigns
+    december = {title.format(m=12, q=4) for title in NOTICE_TITLES["info"] + NOTICE_TITLES["warning"] + NOTICE_TITLES["urgent"]}
+    assert titles <= december
+    stated = {title.format(m=12, q=4): condition for title, condition in NOTICE_WHEN_KPI.items()}
+    sent = {stated[t] for t in titles if t in stated}
+    # 20 December and not one meeting or payment: low completion and dues are true, and are said;
+    # there is no branch with fewer than 3 full members and no overdue transfer: never said.
+    assert sent == {"three_meetings_low", "dues_behind"}
+    assert not titles & {t for t, months in NOTICE_MONTHS.items() if 12 not in months}
+    assert titles & {t for t, months in NOTICE_MONTHS.items() if 12 in months}  # the season's own do come
+
+
+def test_notice_conditions_follow_the_snapshot() -> None:
+    low = {"meetings": {"three_meetings_completion": 0.3}, "dues_rate": 0.5,
+           "rule_breaks": {"few_members": 2}, "transfers": {"overdue": 1}}  # fmt: skip
+    good = {"meetings": {"three_meetings_completion": 0.9}, "dues_rate": 0.97,
+            "rule_breaks": {"few_members": 0}, "transfers": {"overdue": 0}}  # fmt: skip
+    for condition in set(NOTICE_WHEN_KPI.values()):
+        assert notice_condition(condition, low, 20) is True, condition
+        assert notice_condition(condition, good, 20) is False, condition
+    assert notice_condition("three_meetings_low", low, 3) is False  # early in the month, low is normal
+    with pytest.raises(ValueError):
+        notice_condition("nonsense", low, 20)

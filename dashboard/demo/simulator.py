@@ -41,7 +41,9 @@ from dashboard.demo.texts import (
     ARTICLE_TITLES,
     CAMPAIGN_TITLES,
     MEETING_TITLES,
+    NOTICE_MONTHS,
     NOTICE_TITLES,
+    NOTICE_WHEN_KPI,
     STUDY_ITEMS,
     TRANSFER_REASONS,
     VOLUNTEER_TITLES,
@@ -263,6 +265,24 @@ def slot_weights(moment_epoch: float) -> dict[str, float]:
     return {name: base * hourly[m.hour] * calendar.get(name, 1.0) for name, base, hourly in _SLOTS}
 
 
+def notice_condition(condition: str, kpis: dict[str, object], day_of_month: int) -> bool:
+    """Whether a notice's statement (texts.NOTICE_WHEN_KPI) is true of an organisation's KPIs (its snapshot)."""
+    meetings = kpis.get("meetings")
+    rules = kpis.get("rule_breaks")
+    transfers = kpis.get("transfers")
+    completion = meetings.get("three_meetings_completion") if isinstance(meetings, dict) else None
+    dues = kpis.get("dues_rate")
+    if condition == "three_meetings_low":
+        return day_of_month >= 15 and isinstance(completion, float) and completion < 0.6
+    if condition == "dues_behind":
+        return day_of_month >= 15 and isinstance(dues, float) and dues < 0.8
+    if condition == "few_members":
+        return isinstance(rules, dict) and bool(rules.get("few_members"))
+    if condition == "transfers_overdue":
+        return isinstance(transfers, dict) and bool(transfers.get("overdue"))
+    raise ValueError(f"unknown notice condition {condition!r}")
+
+
 def _weighted(rng: random.Random, choices: tuple[tuple[str, float], ...]) -> str:
     u = rng.random()
     for value, p in choices:
@@ -319,12 +339,16 @@ class StreamModel:
         seed: int,
         clock: Clock = time.time,
         run_id: str | None = None,
+        kpis: Callable[[int], dict[str, object]] | None = None,
     ) -> None:
+        """``kpis(org_id)``, when given (the server's own feed), is the organisation's live snapshot:
+        notices that state a figure are sent only when it holds. Without it they are never sent."""
         if tree.root_id is None:
             raise ValueError("the store holds no organisation: seed one first (python -m dashboard seed)")
         self.tree = tree
         self.seed = seed
         self.clock = clock
+        self.kpis = kpis
         self._rng = random.Random(seed)
         self._started = clock()
         self.run_id = run_id or format(_mix64(seed, int(self._started * 1000)) & 0xFFFFFFFFFFFF, "x")
@@ -637,13 +661,26 @@ class StreamModel:
         return [self._member_event(_ADVANCE_EVENT[stage], i, {}, m)]
 
     def _notice(self, m: _Moment) -> Event:
+        """A notice to the whole organisation or a provincial committee; one stating a fact only when it holds."""
         rng = self._rng
-        level = _weighted(rng, _NOTICE_LEVELS)
-        title = rng.choice(NOTICE_TITLES[level]).format(m=m.month_no, q=m.quarter_no)
         use_root = not self._notice_orgs or rng.random() < 0.5
         org = self.tree.root_id if use_root else self._notice_orgs[rng.randrange(len(self._notice_orgs))]
         assert org is not None
+        level = _weighted(rng, _NOTICE_LEVELS)
+        titles = [title for title in NOTICE_TITLES[level] if self._notice_holds(title, org, m)]
+        if not titles:
+            level, titles = "info", [title for title in NOTICE_TITLES["info"] if self._notice_holds(title, org, m)]
+        title = rng.choice(titles).format(m=m.month_no, q=m.quarter_no)
         return self._event("notice", org, None, {"title": title, "level": level, "ttl_s": _NOTICE_TTL_S[level]}, m)
+
+    def _notice_holds(self, title: str, org_id: int, m: _Moment) -> bool:
+        months = NOTICE_MONTHS.get(title)
+        if months is not None and m.month_no not in months:
+            return False
+        condition = NOTICE_WHEN_KPI.get(title)
+        if condition is None:
+            return True
+        return self.kpis is not None and notice_condition(condition, self.kpis(org_id), m.day)
 
     def _start_campaign(self, m: _Moment) -> None:
         rng = self._rng

@@ -179,7 +179,7 @@ NOTICE_TITLES: dict[str, tuple[str, ...]] = {
     "warning": (
         "{m}月“三会一课”完成率偏低，请及时补录",
         "组织关系转接超期提醒：请尽快办理",
-        "部分支部党员人数不足3名，请及时调整组织设置",
+        "部分支部正式党员不足3名，请及时调整组织设置",
         "寒潮预警：请各支部组织党员志愿者走访独居老人",
         "本月党费收缴进度滞后，请各支部抓紧落实",
     ),
@@ -188,4 +188,18 @@ NOTICE_TITLES: dict[str, tuple[str, ...]] = {
         "森林防火紧急通知：请党员干部立即到岗",
         "台风预警：请沿海各支部做好人员转移",
     ),
+}
+# Notices that state a fact: sent only when it is true — of the figures on the same screens
+# (a KPI condition, checked by the sender that can see the KPIs) or of the season (months).
+NOTICE_WHEN_KPI: dict[str, str] = {
+    "{m}月“三会一课”完成率偏低，请及时补录": "three_meetings_low",
+    "组织关系转接超期提醒：请尽快办理": "transfers_overdue",
+    "部分支部正式党员不足3名，请及时调整组织设置": "few_members",
+    "本月党费收缴进度滞后，请各支部抓紧落实": "dues_behind",
+}
+NOTICE_MONTHS: dict[str, tuple[int, ...]] = {
+    "寒潮预警：请各支部组织党员志愿者走访独居老人": (11, 12, 1, 2),
+    "防汛应急：请各基层党组织组织党员突击队待命": (6, 7, 8, 9),
+    "森林防火紧急通知：请党员干部立即到岗": (12, 1, 2, 3, 4),
+    "台风预警：请沿海各支部做好人员转移": (7, 8, 9, 10),
 }

@@ -45,7 +45,10 @@ class LiveSimulator:
         """Generate and submit events a few times a second until cancelled."""
         population = await asyncio.to_thread(Population.load, self.runtime.engine)
         try:
-            model = StreamModel(self.runtime.tree, population, seed=self.seed, clock=self.clock)
+            model = StreamModel(
+                self.runtime.tree, population, seed=self.seed, clock=self.clock,
+                kpis=lambda org_id: self.runtime.aggregator.snapshot(org_id),
+            )
         except ValueError as exc:
             log.warning("simulator not started: %s", exc)
             return
