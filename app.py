@@ -29,7 +29,7 @@ from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
-from dashboard.demo.history import MAX_HISTORY_DAYS, default_history_days
+from dashboard.demo.history import DETAIL_DAYS_AT_START, MAX_HISTORY_DAYS, default_history_days
 from dashboard.demo.seed import seed_demo
 from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime.core import Runtime
@@ -131,7 +131,7 @@ def prepare_store(settings: Settings) -> Runtime:
         days = settings.demo_history_days
         summary = seed_demo(
             engine, members=settings.demo_members, seed=1, force=False, progress=True,
-            history_days=default_history_days() if days is None else days,
+            history_days=default_history_days() if days is None else days, detail_days=DETAIL_DAYS_AT_START,
         )
         log.info("seeded %s", summary)
     announce_first_admin(engine, settings)

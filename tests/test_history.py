@@ -358,3 +358,23 @@ def test_notice_conditions_follow_the_snapshot() -> None:
     assert notice_condition("three_meetings_low", low, 3) is False  # early in the month, low is normal
     with pytest.raises(ValueError):
         notice_condition("nonsense", low, 20)
+
+
+def test_the_app_past_is_detailed_for_30_days_and_sparse_before(tmp_path: Path) -> None:
+    """python app.py's default past: every record in the last ``detail_days``, before them only
+    meetings held, transfers and recruitment — and the KPIs still equal the recomputation."""
+    now = local(2026, 12, 2, 19, 0)
+    engine = open_store(f"sqlite:///{tmp_path / 'd.db'}")
+    seed_demo(engine, 1500, seed=2, history_days=62, detail_days=30, now=now)
+    cut = int(local(2026, 11, 2) * 1000)
+    old = dict(engine.connect().execute(text(
+        "SELECT type, COUNT(*) FROM events WHERE ts_ms < :cut AND ts_ms >= :start GROUP BY type"),
+        {"cut": cut, "start": int(local(2026, 10, 1) * 1000)}).all())  # fmt: skip
+    assert old.get("meeting_held", 0) > 0
+    assert not set(old) & {"study", "article_read", "login", "dues_paid", "meeting_attended", "volunteer"}
+    recent = scalar(engine, "SELECT COUNT(*) FROM events WHERE ts_ms >= :cut AND type = 'study'", cut=cut)
+    assert recent > 0
+    tree = OrgTree.load(engine)
+    live = Aggregator.rebuild(engine, tree, clock=Clock(now)).snapshot(tree.root_id)
+    assert kpis(live) == kpis(StoreState.load(engine, now, SHANGHAI).snapshot(tree.root_id))
+    assert live["meetings"]["three_meetings_completion"] > 0 and all(live["events_daily"][:-1])

@@ -72,6 +72,7 @@ from dashboard.demo.texts import (
 )
 
 MAX_HISTORY_DAYS = 3650
+DETAIL_DAYS_AT_START = 30  # python app.py's past: the last 30 days in full (the 30-day trend), older days sparse
 DEFAULT_DENSITY = 0.1  # activity events (study, reading, interactions, logins, volunteering) per party member per day
 
 LOST_SHARE = 0.015  # 失联: members with no activity in the window, last seen 185–720 days ago
@@ -203,7 +204,9 @@ class HistoryPlan:
     """The past of one demo organisation: sparse events up front, activity a day at a time."""
 
     def __init__(self, orgs: OrgTable, members: MemberTable, *, days: int, seed: int, now: float,
-                 density: float = DEFAULT_DENSITY) -> None:  # fmt: skip
+                 density: float = DEFAULT_DENSITY, detail_days: int | None = None) -> None:  # fmt: skip
+        """``detail_days``: only the last so many days in full; before them only the records the
+        period KPIs read (meetings held, transfers, recruitment) — None: every day in full."""
         check_days(days)
         if not density >= 0:
             raise HistoryRefused(f"history density must be at least 0, got {density}")
@@ -211,6 +214,7 @@ class HistoryPlan:
         self.density = density
         self.now_ms = int(now * 1000)
         today = dt.datetime.fromtimestamp(now, SHANGHAI).date()
+        self.detail_ms = _local_midnight_ms(today - dt.timedelta(days=detail_days)) if detail_days is not None else 0
         self.first_day = today - dt.timedelta(days=days)
         self.start_ms = _local_midnight_ms(self.first_day)
         self.days = [self.first_day + dt.timedelta(days=i) for i in range(days + 1)]
@@ -239,6 +243,7 @@ class HistoryPlan:
         parts = [self._lost_traces(), self._dues_payments(), *self._meetings(), self._transfer_steps(), self._recruitment()]
         sparse = Columns.concat([p for p in parts if len(p)])
         keep = (sparse.ts < self.now_ms) & ((sparse.ts >= self.start_ms) | (sparse.type == T["login"]))
+        keep &= (sparse.ts >= self.detail_ms) | ~np.isin(sparse.type, [T["dues_paid"], T["meeting_attended"]])
         sparse = sparse.take(np.flatnonzero(keep))
         return sparse.take(np.argsort(sparse.ts, kind="stable"))
 
@@ -456,7 +461,7 @@ class HistoryPlan:
         rng = self.rng
         start = _local_midnight_ms(day)
         n_active = len(self.active)
-        if n_active == 0 or self.density == 0:
+        if n_active == 0 or self.density == 0 or start < self.detail_ms:
             return Columns.concat([])
         per_hour = [slot_weights((start + h * HOUR_MS + HOUR_MS // 2) / 1000) for h in range(24)]
         scale = self.density * n_active / _weekday_activity_weight()

@@ -78,9 +78,10 @@ def seed_demo(
     history_days: int = 0,
     now: float | None = None,
     density: float = DEFAULT_DENSITY,
+    detail_days: int | None = None,
 ) -> dict[str, Any]:
     """Store a generated demo organisation of ``members`` members, with ``history_days`` of past
-    events up to ``now`` (default: the clock); return a JSON-able summary.
+    events up to ``now`` (default: the clock; ``detail_days``: see HistoryPlan); return a JSON-able summary.
 
     Refuses (SeedRefused) when the database already holds organisations, or
     events and a history is asked for, unless ``force``, which replaces them
@@ -100,7 +101,11 @@ def seed_demo(
         raise SeedRefused(f"database already holds {events} events; a history needs an empty log (use --force to replace them)")
     now = time.time() if now is None else now
     demo = generate_demo(members, seed, as_of=dt.datetime.fromtimestamp(now, SHANGHAI).date())
-    plan = HistoryPlan(demo.orgs, demo.members, days=history_days, seed=seed, now=now, density=density) if history_days else None
+    plan = (
+        HistoryPlan(demo.orgs, demo.members, days=history_days, seed=seed, now=now, density=density, detail_days=detail_days)
+        if history_days
+        else None
+    )
     with (
         tqdm(total=demo.rows, desc="seeding", unit="row", unit_scale=True, file=sys.stderr, disable=not progress) as bar,
         bulk_write.bulk_writer(engine) as writer,
