@@ -63,7 +63,7 @@ HAND_DRAWN: dict[str, list[Ring]] = {
 
 # The inset: the South China Sea from Hanoi's longitude to east of Manila, from
 # south of the Tropic of Cancer down past Zengmu Ansha.
-INSET_EXTENT = (105.5, 2.5, 122.5, 24.0)  # west, south, east, north
+INSET_EXTENT = (105.5, 2.5, 122.5, 23.5)  # west, south, east, north
 # The ten dashes of the line as drawn on published small-scale maps, placed by
 # hand to within about half a degree: a schematic, not a boundary.
 DASHES: list[Ring] = [
