@@ -26,6 +26,8 @@
   var FLASHES_PER_FRAME = 10;   // of a frame's flashes (the newest): ~40 a second, ~64 alive at once
   var MAX_FLASHES = 64;         // flashes alive at once (the pool), the oldest reused first
   var GRID = "#1d2946";
+  var CLUSTER_PX = 22;          // drill-down markers closer than this join a cluster with their count
+  var CLUSTER_R = 13;
   var SWIPE_PX = 80;            // a sideways swipe this long closes a drill-down
   var LABEL_PX = 18;            // region labels: the wall's text floor on its 1920x1080 canvas
   var LABEL_H = 24;
@@ -607,9 +609,19 @@
     }
   }
 
+  // A committee of the open region: its branches become the markers and the list.
+  function openOrg(code) {
+    if (!S.drill) return;
+    S.drillOrg = code;
+    S.orgs = null;
+    drawMarkers();
+    setDrill({ region: S.drill, kpi: S.kpi, org: code });
+  }
+
   function drillInto(code) {
     if (!S.meta.drill || S.index[code] === undefined) return;
     S.drill = code;
+    S.drillOrg = null;
     S.orgs = null;
     S.stats.drills += 1;
     drawMarkers();
@@ -620,8 +632,16 @@
     setDrill({ region: code, kpi: S.kpi });
   }
 
+  // Back one step: from a committee's branches to its region, from a region to the whole map.
   function back() {
     if (!S.drill) return;
+    if (S.drillOrg) {
+      S.drillOrg = null;
+      S.orgs = null;
+      drawMarkers();
+      setDrill({ region: S.drill, kpi: S.kpi });
+      return;
+    }
     S.drill = null;
     S.orgs = null;
     drawMarkers();
@@ -650,25 +670,64 @@
     var most = 1;
     orgs.forEach(function (o) { if ((o.v[1] || 0) > most) most = o.v[1]; });
     var ns = "http://www.w3.org/2000/svg";
-    orgs.slice().reverse().forEach(function (o) {   // largest last, drawn on top
-      var p = project(o.lon, o.lat), v = o.v[col];
-      var c = document.createElementNS(ns, "circle");
-      c.setAttribute("cx", p[0].toFixed(1));
-      c.setAttribute("cy", p[1].toFixed(1));
-      c.setAttribute("r", (4 + 10 * Math.sqrt((o.v[1] || 0) / most)).toFixed(1));
-      c.setAttribute("fill", rgba(classColour(v, breaks), 1));
-      c.setAttribute("class", "map-org");
-      c.setAttribute("data-code", o.code);
-      c.addEventListener("mousemove", function (e) { S.overMarker = true; tipAt(e, figuresHtml(o.name, o.v)); });
-      c.addEventListener("mouseleave", function () { S.overMarker = false; hideTip(); });
-      c.addEventListener("click", function () { window.location.href = o.href; });
-      svg.appendChild(c);
+    var clusters = cluster(orgs);
+    S.stats.clusters = clusters.filter(function (c) { return c.orgs.length > 1; }).length;
+    clusters.slice().reverse().forEach(function (k) {   // largest last, drawn on top
+      var o = k.orgs[0], g = document.createElementNS(ns, "g"), c = document.createElementNS(ns, "circle");
+      var members = k.orgs.reduce(function (sum, x) { return sum + (x.v[1] || 0); }, 0);
+      c.setAttribute("cx", k.p[0].toFixed(1));
+      c.setAttribute("cy", k.p[1].toFixed(1));
+      c.setAttribute("r", (k.orgs.length > 1 ? CLUSTER_R : 4 + 10 * Math.sqrt((o.v[1] || 0) / most)).toFixed(1));
+      g.appendChild(c);
+      if (k.orgs.length === 1) {
+        c.setAttribute("fill", rgba(classColour(o.v[col], breaks), 1));
+        g.setAttribute("class", "map-org");
+        g.setAttribute("data-code", o.code);
+        g.addEventListener("mousemove", function (e) { S.overMarker = true; tipAt(e, figuresHtml(o.name, o.v)); });
+        g.addEventListener("click", function () { window.location.href = o.href; });
+      } else {   // several organisations that would hide each other: one mark with their count
+        g.setAttribute("class", "map-org map-cluster");
+        g.setAttribute("data-count", k.orgs.length);
+        var label = document.createElementNS(ns, "text");
+        label.setAttribute("x", k.p[0].toFixed(1));
+        label.setAttribute("y", (k.p[1] + 5).toFixed(1));
+        label.textContent = k.orgs.length;
+        g.appendChild(label);
+        var names = k.orgs.slice(0, 8).map(function (x) { return "<div><span>" + escapeHtml(x.name) + "</span></div>"; }).join("");
+        var more = k.orgs.length > 8 ? "<div><span>+" + (k.orgs.length - 8) + "</span></div>" : "";
+        g.addEventListener("mousemove", function (e) { S.overMarker = true; tipAt(e, "<b>" + k.orgs.length + " · " + fmtCount(members) + "</b>" + names + more); });
+        g.addEventListener("click", function () { zoomTo(k); });
+      }
+      g.addEventListener("mouseleave", function () { S.overMarker = false; hideTip(); });
+      svg.appendChild(g);
     });
+  }
+
+  // Markers closer than CLUSTER_PX on screen join one cluster (largest organisations first).
+  function cluster(orgs) {
+    var clusters = [];
+    orgs.forEach(function (o) {
+      var p = project(o.lon, o.lat), near = null;
+      for (var i = 0; i < clusters.length && !near; i++) {
+        var q = clusters[i].p;
+        if (Math.abs(q[0] - p[0]) < CLUSTER_PX && Math.abs(q[1] - p[1]) < CLUSTER_PX) near = clusters[i];
+      }
+      if (near) near.orgs.push(o); else clusters.push({ p: p, orgs: [o] });
+    });
+    return clusters;
+  }
+
+  // A click on a cluster zooms in around it, so that it splits where its organisations are apart.
+  function zoomTo(k) {
+    var fl = S.gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis;
+    var x = xa.p2l(k.p[0] - xa._offset), y = ya.p2l(k.p[1] - ya._offset);
+    var w = (xa.range[1] - xa.range[0]) / 4, h = (ya.range[1] - ya.range[0]) / 4;
+    window.Plotly.relayout(S.gd, { "xaxis.range": [x - w, x + w], "yaxis.range": [y - h, y + h] });
   }
 
   function showOrgs(data) {
     if (!S.gd) return 0;
-    S.orgs = data && data.region === S.drill ? data.orgs : null;
+    S.orgs = data && data.region === S.drill && (data.within || null) === (S.drillOrg || null) ? data.orgs : null;
     drawMarkers();
     return S.orgs ? S.orgs.length : 0;
   }
@@ -681,7 +740,7 @@
     });
     recolour();
     drawMarkers();
-    if (S.drill) setDrill({ region: S.drill, kpi: key });
+    if (S.drill) setDrill(S.drillOrg ? { region: S.drill, kpi: key, org: S.drillOrg } : { region: S.drill, kpi: key });
     var url = new URL(window.location.href);
     url.searchParams.set("kpi", key);
     window.history.replaceState(window.history.state, "", url.toString());
@@ -693,6 +752,8 @@
     var choice = t.closest("[data-map-kpi]");
     if (choice) setKpi(choice.getAttribute("data-map-kpi"));
     if (t.closest("#map-back")) back();
+    var open = t.closest("[data-map-org]");
+    if (open) openOrg(open.getAttribute("data-map-org"));
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") back(); });
   // A sideways swipe on a tablet goes back too.

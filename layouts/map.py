@@ -340,36 +340,65 @@ def drill_hint(lang: str) -> list[Any]:
     return [html.H2(t("map.drill.title", lang), className="map-box-title"), html.Div(t("map.drill.hint", lang), className="empty")]
 
 
-def drill_panel(region_name: str, orgs: Sequence[OrgOnMap], kpi: str, lang: str, link_query: str) -> list[Any]:
-    """The organisations of a drilled-into region, best first by ``kpi``, each a link to its page."""
+def drill_panel(
+    title: str, orgs: Sequence[OrgOnMap], kpi: str, lang: str, link_query: str, within: str | None = None
+) -> list[Any]:
+    """The organisations of a drilled-into region (or of its committee ``within``), grouped by level, best first by ``kpi``.
+
+    党委, then 党总支, then 党支部, each under its heading with its count; a
+    committee or general branch can be opened in turn (its branches on the
+    map), and every name links to its organisation page.
+    """
     column = MAP_KPIS.index(kpi)
-    ranked = sorted(orgs, key=lambda o: (o.kpis[column] is None, -(o.kpis[column] or 0), o.code))
-    rows = [
-        html.Li(
-            html.A(
-                [html.Span(o.name, className="label"), html.Span(fmt_kpi(kpi, o.kpis[column], lang), className="value")],
-                href=f"/org/{o.code}{link_query}",
+    groups = []
+    for kind in DRILL_LEVELS:
+        members = sorted((o for o in orgs if o.kind == kind), key=lambda o: (o.kpis[column] is None, -(o.kpis[column] or 0), o.code))
+        if not members:
+            continue
+        rows = [
+            html.Li(
+                [
+                    html.A(
+                        [html.Span(o.name, className="label"), html.Span(fmt_kpi(kpi, o.kpis[column], lang), className="value")],
+                        href=f"/org/{o.code}{link_query}",
+                    ),
+                    *([_open_button(o.code, lang)] if kind != "branch" else []),
+                ]
             )
-        )
-        for o in ranked
-    ]
+            for o in members
+        ]
+        level: dict[str, Any] = {"data-level": kind}
+        groups.append(html.Li([html.H3(f"{t(f'topo.kind.{kind}', lang)} · {len(members)}", className="map-level-title"),
+                               html.Ol(rows, className="map-org-list")], className="map-level", **level))
+    back = t("map.back_region", lang) if within else t("map.back", lang)
     return [
         html.Div(
             [
-                html.H2(region_name, className="map-box-title", id="map-drill-region"),
-                html.Button("← " + t("map.back", lang), id="map-back", className="map-back"),
+                html.H2(title, className="map-box-title", id="map-drill-region"),
+                html.Button("← " + back, id="map-back", className="map-back"),
             ],
             className="map-drill-head",
         ),
         html.Div(f"{t(f'map.kpi.{kpi}', lang)} · {len(orgs)} {t('map.drill.orgs', lang)}", className="map-drill-sub"),
-        html.Ol(rows, className="map-org-list", id="map-org-list") if rows else html.Div(t("map.drill.empty", lang), className="empty"),
+        html.Ol(groups, className="map-levels", id="map-org-list") if groups else html.Div(t("map.drill.empty", lang), className="empty"),
     ]
 
 
-def orgs_for_client(orgs: Sequence[OrgOnMap], region: str, link_query: str) -> dict[str, Any]:
+def _open_button(code: str, lang: str) -> html.Button:
+    """The button that opens a committee's own organisations (assets/map.js handles the click)."""
+    attributes: dict[str, Any] = {"data-map-org": code}
+    return html.Button("›", className="map-open", title=t("map.drill.open", lang), **attributes)
+
+
+# The drill-down's groups, top down: 党小组 are parts of their branch, not listed.
+DRILL_LEVELS = ("committee", "general_branch", "branch")
+
+
+def orgs_for_client(orgs: Sequence[OrgOnMap], region: str, link_query: str, within: str | None = None) -> dict[str, Any]:
     """The markers of a drill-down, for assets/map.js."""
     return {
         "region": region,
+        "within": within,
         "orgs": [{"code": o.code, "name": o.name, "lon": o.lon, "lat": o.lat, "v": o.kpis, "href": f"/org/{o.code}{link_query}"} for o in orgs],
     }
 

@@ -122,3 +122,32 @@ def test_the_wall_names_its_leading_regions_at_the_text_floor(open_map: Any) -> 
     assert all(label["size"] >= 18 for label in labels) and scale > 0.95, "18 px on the 1920x1080 canvas"
     for i, a in enumerate(labels):
         assert not any(overlap(a["box"], b["box"]) for b in labels[i + 1 :])
+
+
+def test_drill_down_goes_by_level_clusters_markers_and_steps_back(open_map: Any) -> None:
+    page = open_map("/map")
+    page.evaluate("""() => { const S = window.lianxinMap, i = S.index['440000'];
+        S.gd.emit('plotly_click', {points: [{curveNumber: i}]}); }""")
+    page.wait_for_selector("#map-drill-region >> text=广东省", timeout=15_000)
+    wait_until(page, "window.lianxinMap.stats.markers > 0 && document.querySelectorAll('#map-graph .map-markers g').length > 0", 15)
+    levels = page.locator("#map-org-list > li.map-level").evaluate_all("els => els.map(e => e.dataset.level)")
+    order = ["committee", "general_branch", "branch"]
+    assert levels and levels == [k for k in order if k in levels], levels
+    marks = page.evaluate("""() => [...document.querySelectorAll('#map-graph .map-markers g')].map(g => {
+        const c = g.querySelector('circle'); return [+c.getAttribute('cx'), +c.getAttribute('cy'), +(g.dataset.count || 1)]; })""")
+    assert sum(m[2] for m in marks) == page.evaluate("() => window.lianxinMap.stats.markers")
+    for i, a in enumerate(marks):
+        for b in marks[i + 1 :]:
+            assert max(abs(a[0] - b[0]), abs(a[1] - b[1])) >= 22, "two markers hide each other instead of clustering"
+
+    opener = page.locator("#map-org-list [data-map-org]").first
+    code = opener.get_attribute("data-map-org")
+    opener.click()
+    wait_until(page, f"window.lianxinMap.drillOrg === '{code}' && window.lianxinMap.orgs !== null", 15)
+    hrefs = page.locator("#map-org-list a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert hrefs and all(h.startswith(f"/org/{code}-") for h in hrefs), "the committee's own organisations"
+    assert page.locator("#map-back").inner_text().endswith("返回地区")
+    page.keyboard.press("Escape")
+    wait_until(page, "window.lianxinMap.drillOrg === null && window.lianxinMap.drill === '440000' && window.lianxinMap.orgs !== null", 15)
+    page.keyboard.press("Escape")
+    wait_until(page, "window.lianxinMap.drill === null", 5)
