@@ -155,7 +155,7 @@ class MapFrame:
 
     def to_inset(self, lon: float, lat: float) -> tuple[float, float]:
         west, south, _, _ = self.inset.extent
-        return round(self.x0 + (lon - west) * LON_SCALE * self.scale, 4), round(self.y0 + (lat - south) * self.scale, 4)
+        return round(self.x0 + (lon - west) * LON_SCALE * self.scale, 3), round(self.y0 + (lat - south) * self.scale, 3)
 
     def inset_box(self) -> list[float]:
         west, south, east, north = self.inset.extent
@@ -184,10 +184,11 @@ def _outline(rings: Sequence[Sequence[Sequence[float]]], frame: MapFrame) -> tup
     ys: list[float | None] = []
     for ring in rings:
         if on_main_map([(p[0], p[1]) for p in ring]):
-            xs += [round(p[0] * LON_SCALE, 4) for p in ring] + [None]
-            ys += [p[1] for p in ring] + [None]
+            kept = _thinned([(p[0], p[1]) for p in ring], MAIN_STEP)
+            xs += [round(lon * LON_SCALE, 3) for lon, _ in kept] + [None]
+            ys += [lat for _, lat in kept] + [None]
     for ring in rings:
-        for lon, lat in frame.inset.clip([(p[0], p[1]) for p in ring]):
+        for lon, lat in _thinned(frame.inset.clip([(p[0], p[1]) for p in ring]), INSET_STEP):
             x, y = frame.to_inset(lon, lat)
             xs.append(x)
             ys.append(y)
@@ -195,6 +196,32 @@ def _outline(rings: Sequence[Sequence[Sequence[float]]], frame: MapFrame) -> tup
             xs.append(None)
             ys.append(None)
     return xs, ys
+
+
+def _thinned(ring: Sequence[tuple[float, float]], step: float) -> list[tuple[float, float]]:
+    """The ring without points closer than ``step`` degrees to the last one kept (a sub-pixel detail at the map's scale).
+
+    A ring that would thin to fewer than four points (a small island) keeps its bounding box, so it stays drawn.
+    """
+    if not ring:
+        return []
+    kept = [ring[0]]
+    for point in ring[1:-1]:
+        if max(abs(point[0] - kept[-1][0]), abs(point[1] - kept[-1][1])) >= step:
+            kept.append(point)
+    kept.append(ring[-1])
+    if len(kept) >= 4:
+        return kept
+    lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+    west, east, south, north = min(lons), max(lons), min(lats), max(lats)
+    return [(west, south), (west, north), (east, north), (east, south), (west, south)]
+
+
+# Thinning of the outlines, in degrees: about half a pixel on /map's whole-country view (some 20 px a
+# degree), a few pixels in a province's drill-down; coarser in the inset, drawn at INSET_HEIGHT of the scale.
+# It keeps the page's figure (~240 KB) at the size the old boundaries had.
+MAIN_STEP = 0.03
+INSET_STEP = 0.06
 
 
 def _decoration_traces(frame: MapFrame, lang: str) -> list[dict[str, Any]]:
