@@ -456,15 +456,17 @@
     leaders.setAttribute("class", "map-leaders");
     layer.appendChild(leaders);
     var islandPx = Math.round(LABEL_PX * 0.8);
+    var marks = S.meta.islands.map(function (isl) { var p = projectXY(isl.x, isl.y); return { x: p[0] - 5, y: p[1] - 5, w: 10, h: 10 }; });
+    blocked = blocked.concat(marks);
     S.meta.islands.forEach(function (isl) {   // island marks and names: fixed, and never covered
       var p = projectXY(isl.x, isl.y);
-      blocked.push({ x: p[0] - 5, y: p[1] - 5, w: 10, h: 10 });
       if (S.drill && !isl.inset) return;
       var w = textWidth(isl.text, islandPx, 400) + 4, h = islandPx + 4, r = null;
-      [[6, -h + 2], [6, -2], [-w - 6, -h + 2], [-w - 6, -2]].some(function (d) {   // beside the mark, first free side
+      var free = [[6, -h + 2], [6, -2], [-w - 6, -h + 2], [-w - 6, -2]].some(function (d) {   // beside the mark, first free side
         r = { x: p[0] + d[0], y: p[1] + d[1], w: w, h: h };
-        return !hits(r, placed);
+        return !hits(r, placed) && !hits(r, marks);
       });
+      if (!free) return;   // a small inset (the wall's) keeps the marks and the names that fit
       var n = el("div", "map-island-name", isl.text);
       n.style.left = r.x.toFixed(1) + "px"; n.style.top = r.y.toFixed(1) + "px";
       layer.appendChild(n);
@@ -475,7 +477,7 @@
     var value = function (c) { var row = values[c]; return row && row[col] !== null && row[col] !== undefined ? row[col] : null; };
     var codes = S.codes.filter(function (c) { return S.meta.centroids[c]; });
     codes.sort(function (a, b) { var va = value(a), vb = value(b); return (vb === null ? -Infinity : vb) - (va === null ? -Infinity : va); });
-    if (S.meta.labelTop) codes = codes.filter(function (c) { return value(c) !== null; }).slice(0, S.meta.labelTop);
+    if (S.meta.labelTop) codes = codes.filter(function (c) { return value(c) > 0; }).slice(0, S.meta.labelTop);   // leading: above 0
     codes.forEach(function (code) {
       var c = S.meta.centroids[code], p = project(c[0], c[1]);
       var name = S.meta.short[code] || code, v = value(code), text = v === null ? "" : fmtKpi(S.kpi, v);

@@ -10,6 +10,7 @@ import pytest
 
 from layouts.map import CLASS_COLOURS
 from tests.conftest import LiveServer, wait_until
+from tests.test_map_browser import event, members_in, post_events
 
 # Every box the map draws over itself, and the places nothing may cover, in page pixels.
 BOXES = """() => {
@@ -114,10 +115,14 @@ def test_region_names_are_english_with_lang_en(open_map: Any) -> None:
     assert page.locator("#map-graph .map-legend-how").inner_text().startswith("Quintile classes")
 
 
-def test_the_wall_names_its_leading_regions_at_the_text_floor(open_map: Any) -> None:
+def test_the_wall_names_its_leading_regions_at_the_text_floor(live_server: LiveServer, open_map: Any) -> None:
     page = open_map("/")
+    for province in ("640000", "620000", "630000"):
+        post_events(live_server, [event("login", org, member) for org, member in members_in(live_server, province, 10)])
+    wait_until(page, "document.querySelectorAll('#map-graph .map-label').length >= 3", 30)
     labels = page.evaluate(BOXES)["labels"]
-    assert 1 <= len(labels) <= 6
+    assert 3 <= len(labels) <= 6, "the leading regions: those above 0, six at most"
+    assert {"640000", "620000", "630000"} <= {label["code"] for label in labels}
     scale = page.evaluate("() => { const n = document.querySelector('#map-graph .map-label'); return n.getBoundingClientRect().height / n.offsetHeight; }")
     assert all(label["size"] >= 18 for label in labels) and scale > 0.95, "18 px on the 1920x1080 canvas"
     for i, a in enumerate(labels):
