@@ -150,6 +150,10 @@ def warn_unknown_regions(regions: RegionMap, runtime: Runtime) -> None:
     missing = unknown_regions(regions, (n.region_code for n in runtime.tree.nodes.values() if n.region_code))
     if missing:
         log.warning("organisations in regions not in %s (shown without a map position): %s", regions.source, ", ".join(missing))
+    lacking = regions.missing_divisions()
+    if lacking:
+        log.warning("%s lacks provincial-level divisions, so its map of China is incomplete: %s", regions.source,
+                    ", ".join(f"{p.code} {p.name}" for p in lacking))
 
 
 ViewRegistration = Callable[[ViewContext], None]

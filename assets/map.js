@@ -26,6 +26,13 @@
   var FLASHES_PER_FRAME = 10;   // of a frame's flashes (the newest): ~40 a second, ~64 alive at once
   var MAX_FLASHES = 64;         // flashes alive at once (the pool), the oldest reused first
   var GRID = "#1d2946";
+  var CLUSTER_PX = 22;          // drill-down markers closer than this join a cluster with their count
+  var CLUSTER_R = 13;
+  var SWIPE_PX = 80;            // a sideways swipe this long closes a drill-down
+  var LABEL_PX = 18;            // region labels: the wall's text floor on its 1920x1080 canvas
+  var LABEL_H = 24;
+  var LABEL_STEP = 14;          // a crowded label moves out from its region in steps of this many px,
+  var LABEL_REACH = 150;        // at most this far, with a leader line back to its region
 
   var S = {
     gd: null, meta: null, kpi: null, codes: [], index: {}, values: null,
@@ -72,35 +79,42 @@
     return [parseInt(h.substr(0, 2), 16), parseInt(h.substr(2, 2), 16), parseInt(h.substr(4, 2), 16)];
   }
 
-  function colourAt(f) {
-    var stops = S.meta.stops;
-    f = Math.min(1, Math.max(0, f));
-    for (var i = 1; i < stops.length; i++) {
-      if (f <= stops[i][0]) {
-        var a = parseRgb(stops[i - 1][1]), b = parseRgb(stops[i][1]);
-        var k = (f - stops[i - 1][0]) / ((stops[i][0] - stops[i - 1][0]) || 1);
-        return [0, 1, 2].map(function (j) { return Math.round(a[j] + (b[j] - a[j]) * k); });
-      }
+  // Quintile classes, as layouts/map.class_breaks: the lower bounds of the classes above the first.
+  function classBreaks(values) {
+    var sorted = values.filter(function (v) { return v !== null && v !== undefined; }).sort(function (a, b) { return a - b; });
+    var n = S.meta.classColours.length, breaks = [];
+    for (var q = 1; q < n && sorted.length; q++) {
+      var b = sorted[Math.floor(sorted.length * q / n)];
+      if (b > sorted[0] && (!breaks.length || b > breaks[breaks.length - 1])) breaks.push(b);
     }
-    return parseRgb(stops[stops.length - 1][1]);
+    if (!breaks.length && sorted.length && sorted[sorted.length - 1] > sorted[0]) {   // most tie at the lowest
+      breaks.push(sorted.filter(function (v) { return v > sorted[0]; })[0]);
+    }
+    return breaks;
+  }
+
+  // The colour of a value's class (layouts/map.class_colour); no value takes the first class's colour.
+  function classColour(v, breaks) {
+    var colours = S.meta.classColours, last = colours.length - 1;
+    if (v === null || v === undefined) return parseRgb(colours[0]);
+    if (!breaks.length) return parseRgb(colours[0]);   // all equal: one class, shared with no value
+    var k = 0;
+    breaks.forEach(function (b) { if (v >= b) k += 1; });
+    return parseRgb(colours[Math.round(k * last / breaks.length)]);
   }
 
   function rgba(rgb, alpha) {
     return alpha >= 1 ? "rgb(" + rgb.join(",") + ")" : "rgba(" + rgb.join(",") + "," + alpha + ")";
   }
 
-  function scaleTop(key, values) {
-    if (kpiInfo(key).info.rate) return 1;
-    var top = 0;
-    values.forEach(function (v) { if (v !== null && v !== undefined && v > top) top = v; });
-    return top || 1;
-  }
-
   // --- projection: lon/lat -> pixels of the overlay (the plot's own axes) ---------------------
 
-  function project(lon, lat) {
+  function project(lon, lat) { return projectXY(lon * S.meta.lonScale, lat); }
+
+  // A point given on the figure's own axes (x already scaled: the inset's points are given so).
+  function projectXY(x, y) {
     var fl = S.gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis;
-    return [xa._offset + xa.l2p(lon * S.meta.lonScale), ya._offset + ya.l2p(lat)];
+    return [xa._offset + xa.l2p(x), ya._offset + ya.l2p(y)];
   }
 
   // --- region colours, outlines and the legend --------------------------------------------------
@@ -110,7 +124,7 @@
     var paths = [];
     S.gd.querySelectorAll(".scatterlayer .trace").forEach(function (g) {
       var cd = g.__data__, path = g.querySelector("path.js-fill");
-      if (cd && cd[0] && cd[0].trace && path) paths[cd[0].trace.index] = path;
+      if (cd && cd[0] && cd[0].trace && path && cd[0].trace.index < S.codes.length) paths[cd[0].trace.index] = path;
     });
     return paths.length === S.codes.length ? paths : null;
   }
@@ -139,14 +153,13 @@
     var col = kpiInfo(S.kpi).i;
     var values = S.values || {};
     var picked = S.codes.map(function (c) { var row = values[c]; return row ? row[col] : null; });
-    var top = scaleTop(S.kpi, picked);
+    var breaks = classBreaks(picked);
     var marked = {};
     S.notices.forEach(function (n) { marked[n[0]] = S.meta.notice[n[1]] || S.meta.notice.info; });
     var fillIdx = [], fills = [], lineIdx = [], lc = [], lw = [];
     S.codes.forEach(function (code, i) {
       var v = picked[i];
-      var rgb = (v === null || v === undefined) ? parseRgb(S.meta.noData) : colourAt(v / top);
-      var f = rgba(rgb, S.drill && S.drill !== code ? DIM_ALPHA : 1);
+      var f = rgba(classColour(v, breaks), S.drill && S.drill !== code ? DIM_ALPHA : 1);
       var c = marked[code] || GRID, w = marked[code] ? 2.5 : 0.8;
       if (S.drill === code && !marked[code]) { c = "#f3c14b"; w = 2; }
       if (f !== S.applied.fill[i]) { fillIdx.push(i); fills.push(f); S.applied.fill[i] = f; }
@@ -157,19 +170,34 @@
     });
     if (fillIdx.length) { setFills(fillIdx, fills); S.stats.restyles += 1; }
     if (lineIdx.length) window.Plotly.restyle(S.gd, { "line.color": lc, "line.width": lw }, lineIdx);  // outlines: rare
-    S.regionTop = top;
+    S.regionBreaks = breaks;
     legend();
+    labelsSoon();
   }
 
-  // The legend's scale is the regions', or the markers' while a region's organisations are shown.
+  // The legend: the classes of the regions, or of the markers while a region's organisations are
+  // shown, each with its lower bound; and, in words, which divisions have no data (台湾省资料暂缺).
   function legend() {
     var box = S.overlay && S.overlay.querySelector(".map-legend");
     if (!box) return;
-    var info = kpiInfo(S.kpi).info;
-    var top = S.drill && S.orgs && S.orgs.length ? S.markerTop : S.regionTop;
-    box.querySelector(".map-legend-title").textContent = info.label;
-    box.querySelector(".map-legend-min").textContent = info.rate ? "0%" : "0";
-    box.querySelector(".map-legend-max").textContent = fmtKpi(S.kpi, top);
+    var breaks = (S.drill && S.orgs && S.orgs.length ? S.markerBreaks : S.regionBreaks) || [];
+    box.querySelector(".map-legend-title").textContent = kpiInfo(S.kpi).info.label;
+    var bar = box.querySelector(".map-legend-classes");
+    bar.textContent = "";
+    var bounds = [null].concat(breaks);
+    bounds.forEach(function (b, k) {
+      var item = el("span", "map-legend-class");
+      var swatch = el("i");
+      swatch.style.background = rgba(classColour(b === null ? (breaks.length ? breaks[0] - 1 : 0) : b, breaks), 1);
+      item.appendChild(swatch);
+      item.appendChild(el("span", "map-legend-bound", k === 0 ? "" : "≥" + fmtKpi(S.kpi, b)));
+      bar.appendChild(item);
+    });
+    var values = S.values || {}, col = kpiInfo(S.kpi).i;
+    box.querySelectorAll(".map-note").forEach(function (note) {
+      var row = values[note.getAttribute("data-code")];
+      note.style.display = row && row[col] !== null && row[col] !== undefined ? "none" : "";
+    });
   }
 
   // --- the overlay: live layer, SVG for markers, legend, counter, tooltip ------------------------------
@@ -187,13 +215,14 @@
     svg.setAttribute("class", "map-markers");
     var lg = el("div", "map-legend");
     lg.appendChild(el("div", "map-legend-title"));
-    var bar = el("div", "map-legend-bar");
-    bar.style.background = "linear-gradient(90deg," + S.meta.stops.map(function (s) { return s[1] + " " + (s[0] * 100) + "%"; }).join(",") + ")";
-    lg.appendChild(bar);
-    var ends = el("div", "map-legend-ends");
-    ends.appendChild(el("span", "map-legend-min"));
-    ends.appendChild(el("span", "map-legend-max"));
-    lg.appendChild(ends);
+    lg.appendChild(el("div", "map-legend-classes"));
+    lg.appendChild(el("div", "map-legend-how", S.meta.labels.classes));
+    Object.keys(S.meta.notes).sort().forEach(function (code) {
+      var note = el("div", "map-note", S.meta.notes[code]);
+      note.setAttribute("data-code", code);
+      lg.appendChild(note);
+    });
+    var labelLayer = el("div", "map-labels");
     var kinds = el("div", "map-kinds");
     kinds.appendChild(el("span", "map-kinds-title", S.meta.labels.kinds));
     S.meta.kinds.forEach(function (k) {
@@ -214,9 +243,9 @@
       counter.appendChild(item);
     });
     var tip = el("div", "map-tip");
-    [lines, fx, svg, lg, kinds, counter, tip].forEach(function (n) { ov.appendChild(n); });
+    [labelLayer, lines, fx, svg, lg, kinds, counter, tip].forEach(function (n) { ov.appendChild(n); });
     host.appendChild(ov);
-    S.overlay = ov; S.linesSvg = lines; S.fx = fx; S.svg = svg; S.tip = tip;
+    S.overlay = ov; S.linesSvg = lines; S.fx = fx; S.svg = svg; S.tip = tip; S.labelLayer = labelLayer;
     S.flashPool = [];
     S.flashNext = 0;
     for (var i = 0; i < MAX_FLASHES; i++) S.flashPool.push(fx.appendChild(el("i", "map-flash")));
@@ -381,6 +410,104 @@
     });
     drawNotices();
     drawMarkers();
+    placeLabels();
+  }
+
+  /* --- labels: region names with their values, island names ---------------------------------------
+     Every region on /map, the leading ones on the wall (meta.labelTop). Each label starts on its
+     region's point and, where it would cover another label, an island, the inset or a panel, moves
+     out in rings until it fits, with a leader line back; none is drawn over another. */
+
+  var measurer = null;
+  function textWidth(text, px, weight) {
+    if (!measurer) measurer = document.createElement("canvas").getContext("2d");
+    measurer.font = weight + " " + px + "px " + (window.getComputedStyle(S.overlay).fontFamily || "sans-serif");
+    return measurer.measureText(text).width;
+  }
+
+  function hits(r, rects) {
+    for (var i = 0; i < rects.length; i++) {
+      var o = rects[i];
+      if (r.x < o.x + o.w && o.x < r.x + r.w && r.y < o.y + o.h && o.y < r.y + r.h) return true;
+    }
+    return false;
+  }
+
+  function panelRects() {
+    var rects = [];
+    S.overlay.querySelectorAll(".map-legend, .map-kinds, .map-counter").forEach(function (n) {
+      rects.push({ x: n.offsetLeft - 4, y: n.offsetTop - 4, w: n.offsetWidth + 8, h: n.offsetHeight + 8 });
+    });
+    var b = S.meta.insetBox, p0 = projectXY(b[0], b[1]), p1 = projectXY(b[2], b[3]);
+    rects.push({ x: p0[0] - 4, y: p1[1] - 4, w: p1[0] - p0[0] + 8, h: p0[1] - p1[1] + 8 });
+    return rects;
+  }
+
+  var labelTimer = 0;
+  function labelsSoon() { if (!labelTimer) labelTimer = setTimeout(function () { labelTimer = 0; placeLabels(); }, 0); }
+
+  function placeLabels() {
+    var layer = S.labelLayer;
+    if (!layer || !S.gd._fullLayout.xaxis) return;
+    layer.textContent = "";
+    var W = S.overlay.clientWidth, H = S.overlay.clientHeight;
+    var blocked = panelRects(), placed = [];
+    var ns = "http://www.w3.org/2000/svg", leaders = document.createElementNS(ns, "svg");
+    leaders.setAttribute("class", "map-leaders");
+    layer.appendChild(leaders);
+    var islandPx = Math.round(LABEL_PX * 0.8);
+    var marks = S.meta.islands.map(function (isl) { var p = projectXY(isl.x, isl.y); return { x: p[0] - 5, y: p[1] - 5, w: 10, h: 10 }; });
+    blocked = blocked.concat(marks);
+    S.meta.islands.forEach(function (isl) {   // island marks and names: fixed, and never covered
+      var p = projectXY(isl.x, isl.y);
+      if (S.drill && !isl.inset) return;
+      var w = textWidth(isl.text, islandPx, 400) + 4, h = islandPx + 4, r = null;
+      var free = [[6, -h + 2], [6, -2], [-w - 6, -h + 2], [-w - 6, -2]].some(function (d) {   // beside the mark, first free side
+        r = { x: p[0] + d[0], y: p[1] + d[1], w: w, h: h };
+        return !hits(r, placed) && !hits(r, marks);
+      });
+      if (!free) return;   // a small inset (the wall's) keeps the marks and the names that fit
+      var n = el("div", "map-island-name", isl.text);
+      n.style.left = r.x.toFixed(1) + "px"; n.style.top = r.y.toFixed(1) + "px";
+      layer.appendChild(n);
+      placed.push(r);
+    });
+    if (S.drill) return;
+    var col = kpiInfo(S.kpi).i, values = S.values || {};
+    var value = function (c) { var row = values[c]; return row && row[col] !== null && row[col] !== undefined ? row[col] : null; };
+    var codes = S.codes.filter(function (c) { return S.meta.centroids[c]; });
+    codes.sort(function (a, b) { var va = value(a), vb = value(b); return (vb === null ? -Infinity : vb) - (va === null ? -Infinity : va); });
+    if (S.meta.labelTop) codes = codes.filter(function (c) { return value(c) > 0; }).slice(0, S.meta.labelTop);   // leading: above 0
+    codes.forEach(function (code) {
+      var c = S.meta.centroids[code], p = project(c[0], c[1]);
+      var name = S.meta.short[code] || code, v = value(code), text = v === null ? "" : fmtKpi(S.kpi, v);
+      var w = textWidth(name, LABEL_PX, 700) + (text ? textWidth(text, LABEL_PX, 400) + 6 : 0) + 8;
+      var spot = null;
+      for (var radius = 0; radius <= LABEL_REACH && !spot; radius += LABEL_STEP) {
+        var steps = radius ? 16 : 1;
+        for (var k = 0; k < steps && !spot; k++) {
+          var a = (k / steps) * 2 * Math.PI;
+          var r = { x: p[0] + radius * Math.cos(a) - w / 2, y: p[1] + radius * Math.sin(a) - LABEL_H / 2, w: w, h: LABEL_H };
+          if (r.x >= 0 && r.y >= 0 && r.x + w <= W && r.y + LABEL_H <= H && !hits(r, placed) && !hits(r, blocked)) spot = r;
+        }
+      }
+      if (!spot) return;
+      placed.push(spot);
+      var n = el("div", "map-label");
+      n.setAttribute("data-code", code);
+      n.appendChild(el("b", null, name));
+      if (text) n.appendChild(el("span", null, text));
+      n.style.left = spot.x.toFixed(1) + "px"; n.style.top = spot.y.toFixed(1) + "px";
+      layer.appendChild(n);
+      var cx = spot.x + w / 2, cy = spot.y + LABEL_H / 2;
+      if (Math.abs(cx - p[0]) > w / 2 || Math.abs(cy - p[1]) > LABEL_H / 2) {
+        var line = document.createElementNS(ns, "line");
+        line.setAttribute("x1", p[0].toFixed(1)); line.setAttribute("y1", p[1].toFixed(1));
+        line.setAttribute("x2", Math.min(Math.max(p[0], spot.x), spot.x + w).toFixed(1));
+        line.setAttribute("y2", Math.min(Math.max(p[1], spot.y), spot.y + LABEL_H).toFixed(1));
+        leaders.appendChild(line);
+      }
+    });
   }
 
   // --- frames ------------------------------------------------------------------------------
@@ -468,9 +595,10 @@
 
   function regionBox(i) {
     var tr = S.gd.data[i], x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    var inset = S.meta.insetBox;   // a region's part in the inset is not where it is
     for (var k = 0; k < tr.x.length; k++) {
       var x = tr.x[k], y = tr.y[k];
-      if (x === null || y === null) continue;
+      if (x === null || y === null || (x >= inset[0] && x <= inset[2] && y >= inset[1] && y <= inset[3])) continue;
       if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
     }
     var px = Math.max((x1 - x0) * 0.12, 0.3), py = Math.max((y1 - y0) * 0.12, 0.3);
@@ -483,9 +611,19 @@
     }
   }
 
+  // A committee of the open region: its branches become the markers and the list.
+  function openOrg(code) {
+    if (!S.drill) return;
+    S.drillOrg = code;
+    S.orgs = null;
+    drawMarkers();
+    setDrill({ region: S.drill, kpi: S.kpi, org: code });
+  }
+
   function drillInto(code) {
     if (!S.meta.drill || S.index[code] === undefined) return;
     S.drill = code;
+    S.drillOrg = null;
     S.orgs = null;
     S.stats.drills += 1;
     drawMarkers();
@@ -496,12 +634,20 @@
     setDrill({ region: code, kpi: S.kpi });
   }
 
+  // Back one step: from a committee's branches to its region, from a region to the whole map.
   function back() {
     if (!S.drill) return;
+    if (S.drillOrg) {
+      S.drillOrg = null;
+      S.orgs = null;
+      drawMarkers();
+      setDrill({ region: S.drill, kpi: S.kpi });
+      return;
+    }
     S.drill = null;
     S.orgs = null;
     drawMarkers();
-    window.Plotly.relayout(S.gd, { "xaxis.range": S.fullRange.slice(), "yaxis.autorange": true });
+    window.Plotly.relayout(S.gd, { "xaxis.range": S.fullRange.slice(), "yaxis.range": S.fullYRange.slice() });
     recolour();
     setDrill(null);
   }
@@ -520,31 +666,70 @@
     var orgs = S.drill && S.orgs ? S.orgs : [];
     S.stats.markers = orgs.length;
     var col = kpiInfo(S.kpi).i;
-    var top = S.markerTop = scaleTop(S.kpi, orgs.map(function (o) { return o.v[col]; }));
+    var breaks = S.markerBreaks = classBreaks(orgs.map(function (o) { return o.v[col]; }));
     legend();
     if (!orgs.length) return;
     var most = 1;
     orgs.forEach(function (o) { if ((o.v[1] || 0) > most) most = o.v[1]; });
     var ns = "http://www.w3.org/2000/svg";
-    orgs.slice().reverse().forEach(function (o) {   // largest last, drawn on top
-      var p = project(o.lon, o.lat), v = o.v[col];
-      var c = document.createElementNS(ns, "circle");
-      c.setAttribute("cx", p[0].toFixed(1));
-      c.setAttribute("cy", p[1].toFixed(1));
-      c.setAttribute("r", (4 + 10 * Math.sqrt((o.v[1] || 0) / most)).toFixed(1));
-      c.setAttribute("fill", v === null || v === undefined ? S.meta.noData : rgba(colourAt(v / top), 1));
-      c.setAttribute("class", "map-org");
-      c.setAttribute("data-code", o.code);
-      c.addEventListener("mousemove", function (e) { S.overMarker = true; tipAt(e, figuresHtml(o.name, o.v)); });
-      c.addEventListener("mouseleave", function () { S.overMarker = false; hideTip(); });
-      c.addEventListener("click", function () { window.location.href = o.href; });
-      svg.appendChild(c);
+    var clusters = cluster(orgs);
+    S.stats.clusters = clusters.filter(function (c) { return c.orgs.length > 1; }).length;
+    clusters.slice().reverse().forEach(function (k) {   // largest last, drawn on top
+      var o = k.orgs[0], g = document.createElementNS(ns, "g"), c = document.createElementNS(ns, "circle");
+      var members = k.orgs.reduce(function (sum, x) { return sum + (x.v[1] || 0); }, 0);
+      c.setAttribute("cx", k.p[0].toFixed(1));
+      c.setAttribute("cy", k.p[1].toFixed(1));
+      c.setAttribute("r", (k.orgs.length > 1 ? CLUSTER_R : 4 + 10 * Math.sqrt((o.v[1] || 0) / most)).toFixed(1));
+      g.appendChild(c);
+      if (k.orgs.length === 1) {
+        c.setAttribute("fill", rgba(classColour(o.v[col], breaks), 1));
+        g.setAttribute("class", "map-org");
+        g.setAttribute("data-code", o.code);
+        g.addEventListener("mousemove", function (e) { S.overMarker = true; tipAt(e, figuresHtml(o.name, o.v)); });
+        g.addEventListener("click", function () { window.location.href = o.href; });
+      } else {   // several organisations that would hide each other: one mark with their count
+        g.setAttribute("class", "map-org map-cluster");
+        g.setAttribute("data-count", k.orgs.length);
+        var label = document.createElementNS(ns, "text");
+        label.setAttribute("x", k.p[0].toFixed(1));
+        label.setAttribute("y", (k.p[1] + 5).toFixed(1));
+        label.textContent = k.orgs.length;
+        g.appendChild(label);
+        var names = k.orgs.slice(0, 8).map(function (x) { return "<div><span>" + escapeHtml(x.name) + "</span></div>"; }).join("");
+        var more = k.orgs.length > 8 ? "<div><span>+" + (k.orgs.length - 8) + "</span></div>" : "";
+        g.addEventListener("mousemove", function (e) { S.overMarker = true; tipAt(e, "<b>" + k.orgs.length + " · " + fmtCount(members) + "</b>" + names + more); });
+        g.addEventListener("click", function () { zoomTo(k); });
+      }
+      g.addEventListener("mouseleave", function () { S.overMarker = false; hideTip(); });
+      svg.appendChild(g);
     });
+  }
+
+  // Markers closer than CLUSTER_PX on screen join one cluster (largest organisations first).
+  function cluster(orgs) {
+    var clusters = [];
+    orgs.forEach(function (o) {
+      var p = project(o.lon, o.lat), near = null;
+      for (var i = 0; i < clusters.length && !near; i++) {
+        var q = clusters[i].p;
+        if (Math.abs(q[0] - p[0]) < CLUSTER_PX && Math.abs(q[1] - p[1]) < CLUSTER_PX) near = clusters[i];
+      }
+      if (near) near.orgs.push(o); else clusters.push({ p: p, orgs: [o] });
+    });
+    return clusters;
+  }
+
+  // A click on a cluster zooms in around it, so that it splits where its organisations are apart.
+  function zoomTo(k) {
+    var fl = S.gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis;
+    var x = xa.p2l(k.p[0] - xa._offset), y = ya.p2l(k.p[1] - ya._offset);
+    var w = (xa.range[1] - xa.range[0]) / 4, h = (ya.range[1] - ya.range[0]) / 4;
+    window.Plotly.relayout(S.gd, { "xaxis.range": [x - w, x + w], "yaxis.range": [y - h, y + h] });
   }
 
   function showOrgs(data) {
     if (!S.gd) return 0;
-    S.orgs = data && data.region === S.drill ? data.orgs : null;
+    S.orgs = data && data.region === S.drill && (data.within || null) === (S.drillOrg || null) ? data.orgs : null;
     drawMarkers();
     return S.orgs ? S.orgs.length : 0;
   }
@@ -557,7 +742,7 @@
     });
     recolour();
     drawMarkers();
-    if (S.drill) setDrill({ region: S.drill, kpi: key });
+    if (S.drill) setDrill(S.drillOrg ? { region: S.drill, kpi: key, org: S.drillOrg } : { region: S.drill, kpi: key });
     var url = new URL(window.location.href);
     url.searchParams.set("kpi", key);
     window.history.replaceState(window.history.state, "", url.toString());
@@ -569,8 +754,21 @@
     var choice = t.closest("[data-map-kpi]");
     if (choice) setKpi(choice.getAttribute("data-map-kpi"));
     if (t.closest("#map-back")) back();
+    var open = t.closest("[data-map-org]");
+    if (open) openOrg(open.getAttribute("data-map-org"));
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") back(); });
+  // A sideways swipe on a tablet goes back too.
+  var swipe = null;
+  document.addEventListener("touchstart", function (e) {
+    swipe = S.drill && e.touches.length === 1 ? [e.touches[0].clientX, e.touches[0].clientY] : null;
+  }, { passive: true });
+  document.addEventListener("touchend", function (e) {
+    if (!swipe || !e.changedTouches.length) return;
+    var dx = e.changedTouches[0].clientX - swipe[0], dy = e.changedTouches[0].clientY - swipe[1];
+    swipe = null;
+    if (Math.abs(dx) > SWIPE_PX && Math.abs(dx) > 2 * Math.abs(dy)) back();
+  }, { passive: true });
 
   // --- finding the figure ------------------------------------------------------------------------
 
@@ -579,12 +777,13 @@
     S.gd = gd;
     S.meta = meta;
     S.kpi = meta.kpi;
-    S.codes = gd.data.map(function (tr) { return tr.customdata[0]; });
+    S.codes = gd.data.filter(function (tr) { return tr.customdata; }).map(function (tr) { return tr.customdata[0]; });
     S.index = {};
     S.codes.forEach(function (c, i) { S.index[c] = i; });
-    S.applied = { fill: gd.data.map(function (tr) { return tr.fillcolor; }), lineColour: [], lineWidth: [] };
+    S.applied = { fill: gd.data.slice(0, S.codes.length).map(function (tr) { return tr.fillcolor; }), lineColour: [], lineWidth: [] };
     S.paths = null;
     S.fullRange = gd.layout.xaxis.range.slice();
+    S.fullYRange = gd.layout.yaxis.range.slice();
     S.drill = null; S.orgs = null; S.lines = {};
     if (!S.values) S.values = meta.values;
     buildOverlay();

@@ -68,10 +68,15 @@ def register(ctx: ViewContext) -> None:
             return None, drill_hint(lang), True
         scope = checked[0]
         kpi = selection.get("kpi") if selection.get("kpi") in MAP_KPIS else DEFAULT_KPI
-        orgs = drill_down(runtime.tree, runtime.aggregator, ctx.regions, scope, region)
+        within = selection.get("org") if isinstance(selection.get("org"), str) else None
+        orgs = drill_down(runtime.tree, runtime.aggregator, ctx.regions, scope, region, within)
         link_query = "?lang=en" if lang == "en" else ""
-        panel = drill_panel(ctx.regions.names[region], orgs, kpi, lang, link_query)
-        return orgs_for_client(orgs, region, link_query), panel, False
+        names = ctx.regions.names_in(lang)
+        title = names[region]
+        if within is not None and within in runtime.tree.by_code:
+            title = f"{names[region]} · {runtime.tree.nodes[runtime.tree.by_code[within]].name}"
+        panel = drill_panel(title, orgs, kpi, lang, link_query, within)
+        return orgs_for_client(orgs, region, link_query, within), panel, False
 
     clientside_callback(
         ClientsideFunction(namespace="lianxinMap", function_name="showOrgs"),

@@ -186,7 +186,10 @@ def test_a_scope_gets_nothing_from_outside_its_subtree(live: Live) -> None:
     assert any(live.tree.is_within(m.org_id, henan) for m in everywhere)
     for m in everywhere:
         live.publish("volunteer", m.org_id, m.id, hours=1.0)
-    a, b = live.branches_in("410000")[:2]
+    henan_branches = live.branches_in("410000")
+    a = henan_branches[0]
+    # Branches of one committee share its town (one point on the map): a line needs two places.
+    b = next(i for i in henan_branches if live.places.point(i) != live.places.point(a))
     far = live.branches_in("420000")[0]
     for n, (x, y) in enumerate([(a, b), (a, far), (far, b)]):
         live.publish("transfer_requested", x, None, transfer=f"H{n}", from_org=live.tree.nodes[x].code, to_org=live.tree.nodes[y].code)
@@ -208,6 +211,17 @@ def test_drill_down_lists_the_region_organisations_with_their_kpis(live: Live) -
     first = orgs[0]
     assert first.kpis[1] == live.aggregator.snapshot(live.tree.by_code[first.code])["members"]
     assert drill_down(live.tree, live.aggregator, live.regions, Scope(live.province("110000"), "full"), "440000") == []
+
+
+def test_drill_down_within_a_committee_lists_its_own_organisations_only(live: Live) -> None:
+    national = Scope(top(live), "full")
+    committee = next(o for o in drill_down(live.tree, live.aggregator, live.regions, national, "440000") if o.kind == "committee")
+    below = drill_down(live.tree, live.aggregator, live.regions, national, "440000", committee.code)
+    committee_id = live.tree.by_code[committee.code]
+    assert below and all(live.tree.is_within(live.tree.by_code[o.code], committee_id) and o.code != committee.code for o in below)
+    assert drill_down(live.tree, live.aggregator, live.regions, national, "110000", committee.code) == [], "not of that region"
+    assert drill_down(live.tree, live.aggregator, live.regions, Scope(live.province("110000"), "full"), "440000", committee.code) == []
+    assert drill_down(live.tree, live.aggregator, live.regions, national, "440000", "NO-SUCH-ORG") == []
 
 
 def test_public_figures_hide_small_counts() -> None:

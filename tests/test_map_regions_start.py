@@ -63,7 +63,7 @@ def region_traces(server: LiveServer) -> list[str]:
         if isinstance(node, dict):
             props = node.get("props")
             if isinstance(props, dict) and props.get("id") == "map-graph":
-                found.extend(trace["customdata"][0] for trace in props["figure"]["data"])
+                found.extend(trace["customdata"][0] for trace in props["figure"]["data"] if "customdata" in trace)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -89,7 +89,11 @@ def test_organisations_off_the_map_are_named_in_a_warning_and_the_map_uses_the_f
     server.start()
     try:
         warnings = [line for line in server.log_path.read_text().splitlines() if "WARNING" in line and str(path) in line]
-        assert len(warnings) == 1 and "540000" in warnings[0] and "650000" in warnings[0]
+        organisations = [line for line in warnings if "organisations in regions not in" in line]
+        divisions = [line for line in warnings if "lacks provincial-level divisions" in line]
+        assert len(warnings) == 2 and len(organisations) == len(divisions) == 1
+        assert "540000" in organisations[0] and "650000" in organisations[0]
+        assert divisions[0].endswith("540000 西藏自治区, 650000 新疆维吾尔自治区")
         codes = region_traces(server)
         assert len(codes) == len(kept) and "650000" not in codes and "440000" in codes
     finally:

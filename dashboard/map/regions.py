@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,40 +33,40 @@ class Province:
 # Points are what load_regions() computes for the shipped file (the test checks
 # that they agree); hard-coded so that importing this module reads no file.
 PROVINCES: tuple[Province, ...] = (
-    Province("110000", "北京市", "Beijing", 116.408, 40.175),
-    Province("120000", "天津市", "Tianjin", 117.319, 39.296),
-    Province("130000", "河北省", "Hebei", 116.122, 39.551),
-    Province("140000", "山西省", "Shanxi", 112.284, 37.571),
-    Province("150000", "内蒙古自治区", "Inner Mongolia", 113.908, 44.081),
-    Province("210000", "辽宁省", "Liaoning", 122.614, 41.303),
-    Province("220000", "吉林省", "Jilin", 126.173, 43.678),
-    Province("230000", "黑龙江省", "Heilongjiang", 127.746, 47.875),
-    Province("310000", "上海市", "Shanghai", 121.41, 31.078),
-    Province("320000", "江苏省", "Jiangsu", 119.44, 32.98),
-    Province("330000", "浙江省", "Zhejiang", 120.046, 29.171),
-    Province("340000", "安徽省", "Anhui", 117.227, 31.822),
-    Province("350000", "福建省", "Fujian", 117.964, 26.085),
-    Province("360000", "江西省", "Jiangxi", 115.715, 27.617),
-    Province("370000", "山东省", "Shandong", 118.152, 36.354),
-    Province("410000", "河南省", "Henan", 113.608, 33.883),
-    Province("420000", "湖北省", "Hubei", 112.267, 30.974),
-    Province("430000", "湖南省", "Hunan", 111.699, 27.614),
-    Province("440000", "广东省", "Guangdong", 113.429, 23.368),
-    Province("450000", "广西壮族自治区", "Guangxi", 108.777, 23.832),
-    Province("460000", "海南省", "Hainan", 109.74, 19.197),
-    Province("500000", "重庆市", "Chongqing", 107.86, 30.055),
-    Province("510000", "四川省", "Sichuan", 102.702, 30.614),
-    Province("520000", "贵州省", "Guizhou", 106.872, 26.815),
-    Province("530000", "云南省", "Yunnan", 101.472, 24.975),
-    Province("540000", "西藏自治区", "Xizang", 88.101, 31.692),
-    Province("610000", "陕西省", "Shaanxi", 108.863, 35.181),
-    Province("620000", "甘肃省", "Gansu", 102.372, 37.828),
-    Province("630000", "青海省", "Qinghai", 96.002, 35.749),
-    Province("640000", "宁夏回族自治区", "Ningxia", 106.161, 37.265),
-    Province("650000", "新疆维吾尔自治区", "Xinjiang", 85.19, 41.099),
-    Province("710000", "台湾省", "Taiwan", 120.965, 23.753),
-    Province("810000", "香港特别行政区", "Hong Kong", 114.161, 22.424),
-    Province("820000", "澳门特别行政区", "Macau", 113.556, 22.137),
+    Province("110000", "北京市", "Beijing", 116.419, 40.187),
+    Province("120000", "天津市", "Tianjin", 117.352, 39.286),
+    Province("130000", "河北省", "Hebei", 116.141, 39.545),
+    Province("140000", "山西省", "Shanxi", 112.297, 37.573),
+    Province("150000", "内蒙古自治区", "Inner Mongolia", 113.928, 44.09),
+    Province("210000", "辽宁省", "Liaoning", 122.602, 41.283),
+    Province("220000", "吉林省", "Jilin", 126.195, 43.67),
+    Province("230000", "黑龙江省", "Heilongjiang", 127.775, 47.864),
+    Province("310000", "上海市", "Shanghai", 121.438, 31.071),
+    Province("320000", "江苏省", "Jiangsu", 119.488, 32.966),
+    Province("330000", "浙江省", "Zhejiang", 120.107, 29.17),
+    Province("340000", "安徽省", "Anhui", 117.231, 31.825),
+    Province("350000", "福建省", "Fujian", 118.004, 26.056),
+    Province("360000", "江西省", "Jiangxi", 115.728, 27.611),
+    Province("370000", "山东省", "Shandong", 118.18, 36.359),
+    Province("410000", "河南省", "Henan", 113.621, 33.882),
+    Province("420000", "湖北省", "Hubei", 112.276, 30.974),
+    Province("430000", "湖南省", "Hunan", 111.758, 27.632),
+    Province("440000", "广东省", "Guangdong", 113.422, 23.321),
+    Province("450000", "广西壮族自治区", "Guangxi", 108.793, 23.82),
+    Province("460000", "海南省", "Hainan", 109.755, 19.186),
+    Province("500000", "重庆市", "Chongqing", 107.879, 30.055),
+    Province("510000", "四川省", "Sichuan", 102.696, 30.627),
+    Province("520000", "贵州省", "Guizhou", 106.878, 26.814),
+    Province("530000", "云南省", "Yunnan", 101.489, 24.973),
+    Province("540000", "西藏自治区", "Xizang", 88.445, 31.489),
+    Province("610000", "陕西省", "Shaanxi", 108.876, 35.193),
+    Province("620000", "甘肃省", "Gansu", 102.274, 37.881),
+    Province("630000", "青海省", "Qinghai", 96.043, 35.67),
+    Province("640000", "宁夏回族自治区", "Ningxia", 106.169, 37.272),
+    Province("650000", "新疆维吾尔自治区", "Xinjiang", 85.195, 41.118),
+    Province("710000", "台湾省", "Taiwan", 120.973, 23.743),
+    Province("810000", "香港特别行政区", "Hong Kong", 114.132, 22.379),
+    Province("820000", "澳门特别行政区", "Macau", 113.563, 22.156),
 )
 
 
@@ -80,7 +80,8 @@ class RegionMap:
 
     ``geojson`` is the FeatureCollection with each feature's ``id`` set to its
     region code, so Plotly can match ``locations`` with ``featureidkey="id"``.
-    ``centroids`` holds (lon, lat) marker points, one per code.
+    ``centroids`` holds (lon, lat) marker points, one per code. ``names_en``
+    holds the English names the file gives (property ``name_en``).
     """
 
     geojson: dict[str, Any]
@@ -88,6 +89,15 @@ class RegionMap:
     names: dict[str, str]
     centroids: dict[str, tuple[float, float]]
     source: str
+    names_en: dict[str, str] = field(default_factory=dict)
+
+    def names_in(self, lang: str) -> dict[str, str]:
+        """Region names in ``lang`` ("zh" or "en"); a region without an English name keeps its own."""
+        return {code: self.names_en.get(code, name) for code, name in self.names.items()} if lang == "en" else dict(self.names)
+
+    def missing_divisions(self) -> list[Province]:
+        """The provincial-level divisions the file has no region for (by GB/T 2260 code)."""
+        return [p for p in PROVINCES if p.code not in self.names]
 
 
 _Polygons = list[list[np.ndarray]]  # polygons -> rings -> closed (n, 2) lon/lat arrays
@@ -105,6 +115,7 @@ def load_regions(path: str | Path | None = None, code_property: str = "code") ->
     collection = _read_collection(source)
     first_index: dict[str, int] = {}
     names: dict[str, str] = {}
+    names_en: dict[str, str] = {}
     centroids: dict[str, tuple[float, float]] = {}
     for index, feature in enumerate(collection["features"]):
         code = _feature_code(feature, index, code_property, source)
@@ -118,8 +129,10 @@ def load_regions(path: str | Path | None = None, code_property: str = "code") ->
         feature["id"] = code
         feature["geometry"] = _geometry(feature["geometry"]["type"], polygons)
         names[code] = str(feature["properties"].get("name") or code)
+        if feature["properties"].get("name_en"):
+            names_en[code] = str(feature["properties"]["name_en"])
         centroids[code] = _representative_point(largest)
-    return RegionMap(collection, tuple(first_index), names, centroids, str(source))
+    return RegionMap(collection, tuple(first_index), names, centroids, str(source), names_en)
 
 
 def unknown_regions(region_map: RegionMap, org_region_codes: Iterable[str]) -> list[str]:

@@ -139,18 +139,23 @@ class OrgOnMap:
     kpis: KpiValues
 
 
-def drill_down(tree: OrgTree, aggregator: Aggregator, regions: RegionMap, scope: Scope, region: str) -> list[OrgOnMap]:
-    """The organisations of ``region`` in the scope, most members first.
+def drill_down(
+    tree: OrgTree, aggregator: Aggregator, regions: RegionMap, scope: Scope, region: str, within: str | None = None
+) -> list[OrgOnMap]:
+    """The organisations of ``region`` in the scope, most members first; below the committee ``within`` when given.
 
-    The levels below the region's top-most organisations, from the first down
-    for as long as all of them fit in MAX_DRILL_ORGS (at least the first level,
-    its largest organisations if it alone is too many), down to branches:
-    党小组 are parts of their branch, not places of their own. The top-most
-    organisations themselves when they have nothing below them. An
-    organisation without coordinates is placed at the region's centroid.
-    Empty for a region the scope has nothing in.
+    The levels below the region's top-most organisations (or below
+    ``within``), from the first down for as long as all of them fit in
+    MAX_DRILL_ORGS (at least the first level, its largest organisations if it
+    alone is too many), down to branches: 党小组 are parts of their branch,
+    not places of their own. The top-most organisations themselves when they
+    have nothing below them. An organisation without coordinates is placed at
+    the region's centroid. Empty for a region the scope has nothing in, and
+    for a ``within`` that is not an organisation of the region inside the scope.
     """
     top = region_roots(tree, scope.org_id).get(region, [])
+    if within is not None:
+        top = _inside_region(tree, top, within)
 
     def below(org_ids: list[int]) -> list[int]:
         return [c for org_id in org_ids for c in tree.children.get(org_id, ()) if tree.nodes[c].kind != "group"]
@@ -172,3 +177,16 @@ def drill_down(tree: OrgTree, aggregator: Aggregator, regions: RegionMap, scope:
         orgs.append(OrgOnMap(node.code, node.name, node.kind, round(lon, 4), round(lat, 4), Totals.of(snap).kpis(scope.public)))
     orgs.sort(key=lambda o: (-(o.kpis[1] or 0), o.code))
     return orgs
+
+
+def _inside_region(tree: OrgTree, roots: list[int], code: str) -> list[int]:
+    """The organisation ``code`` when it is one of ``roots`` or below them, else nothing."""
+    org_id = tree.by_code.get(code)
+    if org_id is None:
+        return []
+    ancestor: int | None = org_id
+    while ancestor is not None:
+        if ancestor in roots:
+            return [org_id]
+        ancestor = tree.nodes[ancestor].parent_id
+    return []
