@@ -133,7 +133,7 @@ def _read_all(files: ImportFiles, report: Report, progress: Progress | None) -> 
         try:
             tables[kind] = read_table(path, kind, files.label(kind), (lambda f, s=stage: progress(s, f)) if progress else None)
         except FileRejected as exc:
-            report.add(exc.problem)
+            report.extend(exc.problems)
             continue
         if progress:
             progress(stage, 1.0)

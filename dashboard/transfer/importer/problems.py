@@ -23,10 +23,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_missing": ("file not found", "找不到文件"),
     "file_empty": ("the file is empty", "文件是空的"),
     "not_a_table": (
-        "this is {what}, not a CSV or Excel (.xlsx) file",
-        "这是{what_zh}，不是 CSV 或 Excel（.xlsx）文件",
+        "this is {what}, not a CSV or Excel (.xlsx, .xls) file",
+        "这是{what_zh}，不是 CSV 或 Excel（.xlsx、.xls）文件",
     ),
-    "bad_xlsx": ("the Excel workbook cannot be read: {reason}", "无法读取该 Excel 工作簿：{reason}"),
+    "bad_xlsx": (
+        "the Excel workbook cannot be read (it is damaged or not really a workbook); open it in Excel or WPS and "
+        "save it again as .xlsx",
+        "无法读取该 Excel 工作簿（文件已损坏，或并非真正的工作簿）；请用 Excel 或 WPS 打开后重新另存为 .xlsx",
+    ),
+    "bad_xls": (
+        "this old-format Office file cannot be read as an Excel (.xls) workbook (a Word document?); "
+        "open it in Excel or WPS and save it as .xlsx",
+        "无法将此旧版 Office 文件读作 Excel（.xls）工作簿（是否为 Word 文档？）；请用 Excel 或 WPS 打开后另存为 .xlsx",
+    ),
+    "no_table": ("the file holds no table", "文件中没有表格"),
+    "sheet_missing": (
+        "the workbook has no sheet {sheet}; its sheets: {sheets}",
+        "工作簿中没有名为“{sheet}”的工作表；现有工作表：{sheets}",
+    ),
+    "sheet_chosen": (
+        "read sheet {sheet}, which holds the table; not read: {others} (name another with --sheet)",
+        "已读取含有表格的工作表“{sheet}”；未读取：{others}（如需读取其他工作表，请用 --sheet 指定）",
+    ),
+    "read_as_html": (
+        "this file is an HTML page (as web systems export “.xls”), read as the table it holds",
+        "此文件是 HTML 网页（网页系统导出的“.xls”常为此格式），已按其中的表格读取",
+    ),
+    "header_below": (
+        "the column headers are in this row; the {above} row(s) above it (a title) are not read",
+        "表头位于此行；其上方的{above}行（标题）未读取",
+    ),
+    "section_row": (
+        "{value} is a section heading, not a record: row skipped",
+        "“{value}”是分组标题而非记录：已跳过此行",
+    ),
+    "totals_row": ("{value} is a totals row: row skipped", "“{value}”是合计行：已跳过此行"),
+    "blank_rows": ("{count} blank row(s) skipped", "已跳过{count}个空行"),
     "encoding_unknown": (
         "line {line} is neither UTF-8 nor GB18030 text; save the file as “CSV UTF-8” and try again",
         "第{line}行既不是 UTF-8 也不是 GB18030 编码的文本；请另存为“CSV UTF-8”后重试",
@@ -37,14 +69,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "文件混用了多种文字编码：第{utf8_line}行是 UTF-8，第{other_line}行却不是（像是 GBK/GB18030）；"
         "请把整个文件用同一种编码重新保存（推荐“CSV UTF-8”）",
     ),
-    "csv_malformed": ("the CSV cannot be read: {reason}", "无法解析该 CSV：{reason}"),
+    "csv_malformed": (
+        "the CSV cannot be read: a quote is not closed, or a line is cut; open it in Excel or WPS and save it again as CSV",
+        "无法解析该 CSV：有未闭合的引号或被截断的行；请用 Excel 或 WPS 打开后重新另存为 CSV",
+    ),
     "ragged_row": (
         "this row has {found} cells but the header has {expected} columns (a comma too many, or an unclosed quote?)",
         "该行有{found}个单元格，而表头只有{expected}列（多了逗号，或引号未闭合？）",
     ),
     "no_known_columns": (
-        "no column header is recognised; the first row must hold headers such as {examples}",
-        "未识别出任何列名；第一行应为表头，例如 {examples}",
+        "no column header is recognised in the first 30 rows; the table needs a header row with names such as "
+        "{examples} (or map the columns in /admin/import, or with --mapping)",
+        "前30行中未识别出任何列名；表格须有一行表头，例如 {examples}（也可在 /admin/import 或用 --mapping 指定各列含义）",
     ),
     "missing_column": ("the column {column} is missing (write one of: {headers})", "缺少“{column}”列（表头可写作：{headers}）"),
     "duplicate_column": ("this column and {other} both mean {column}; keep one", "此列与“{other}”都表示“{column}”，请只保留一列"),
@@ -136,7 +172,6 @@ WHAT_ZH = {
     "a GIF image": "GIF 图片",
     "a gzip archive": "gzip 压缩包",
     "a ZIP archive": "ZIP 压缩包",
-    "an old-format Excel (.xls) or Word (.doc) file — save it as .xlsx or CSV": "旧版 Excel（.xls）或 Word（.doc）文件——请另存为 .xlsx 或 CSV",
     "binary data": "二进制数据",
 }
 KIND_ZH = {"committee": "党委", "general_branch": "党总支", "branch": "党支部", "group": "党小组"}
