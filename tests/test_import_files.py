@@ -175,7 +175,7 @@ def test_undecodable_text(store: Engine, tmp_path: Path) -> None:
 def test_missing_and_repeated_columns(store: Engine, tmp_path: Path) -> None:
     rows = [r[:2] + r[3:] for r in sample_rows("orgs")]  # no 组织类别
     assert rejected(store, write_rows(tmp_path / "orgs.csv", rows)) == (
-        "orgs.csv, row 1: the column 组织类别 (kind) is missing (write one of: 组织类别 / kind / kind / 组织类型)"
+        "orgs.csv, row 1: the column 组织类别 (kind) is missing (write one of: 组织类别 / kind / 组织类型 / 党组织类别)"
     )
     rows = [[*r, r[0]] for r in sample_rows("orgs")]
     rows[0][-1] = "code"

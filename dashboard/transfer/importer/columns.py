@@ -30,6 +30,7 @@ class Column:
     en: str
     aliases: tuple[str, ...] = ()
     required: bool = False
+    exported: bool = True  # False: read from files, never written by an export (the ID number, 党籍状态 …)
 
     def spellings(self) -> tuple[str, ...]:
         return (self.zh, self.en, self.key, *self.aliases)
@@ -53,9 +54,10 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("org", "所在组织代码", "organisation code", ("组织代码", "党组织代码", "所在党组织代码", "所在组织", "所在党支部", "所在党组织",
                                                              "所属党支部", "所属党组织", "所在支部", "党支部", "org", "org code",
                                                              "organization code"), True),
-        Column("id_number", "公民身份号码", "ID number", ("身份证号码", "身份证号", "公民身份证号码", "身份证", "id card")),
+        Column("id_number", "公民身份号码", "ID number", ("身份证号码", "身份证号", "公民身份证号码", "身份证", "id card"),
+               exported=False),
         Column("status", "党员状态", "status", ("人员类别", "党员类别")),
-        Column("membership", "党籍状态", "membership", ("党籍",)),
+        Column("membership", "党籍状态", "membership", ("党籍",), exported=False),
         Column("stage", "发展阶段", "stage", ("阶段", "人员类型")),
         Column("gender", "性别", "gender", ("sex",), True),
         Column("ethnicity", "民族", "ethnicity", ("ethnic group",), True),
@@ -64,7 +66,7 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("occupation", "职业", "occupation", ("工作岗位", "职业类别"), True),
         Column("post", "党内职务", "post", ("职务", "党内职位", "position")),
         Column("join_date", "入党时间", "join date", ("入党日期", "入党年月", "joined")),
-        Column("full_date", "转正时间", "full member since", ("转正日期", "转正年月")),
+        Column("full_date", "转正时间", "full member since", ("转正日期", "转正年月"), exported=False),
         Column("phone", "联系电话", "phone", ("手机号码", "手机", "电话", "mobile", "telephone")),
     ),
     "links": (

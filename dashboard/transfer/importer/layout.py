@@ -54,9 +54,11 @@ def find_header(rows: list[list[str]], kind: FileKind, overrides: Overrides | No
     head = rows[:HEAD_ROWS]
     for i, row in enumerate(head):
         candidates = [HeaderAt(i, 1, list(row), _known(row, kind, overrides))]
-        if i + 1 < len(head):
+        if i + 1 < len(head):  # two rows as one only when they name more than the lower row alone
             joined = _joined(row, head[i + 1], kind, overrides)
-            candidates.append(HeaderAt(i + 1, 2, joined, _known(joined, kind, overrides)))
+            known = _known(joined, kind, overrides)
+            if known > _known(head[i + 1], kind, overrides):
+                candidates.append(HeaderAt(i + 1, 2, joined, known))
         for candidate in candidates:
             if candidate.known and (best is None or candidate.known > best.known):
                 best = candidate
@@ -77,7 +79,7 @@ def _joined(upper: list[str], lower: list[str], kind: FileKind, overrides: Overr
     for top, bottom in zip(upper, lower):
         if top:
             group = top
-        if not bottom:
+        if not bottom or bottom == top:  # nothing below, or one cell merged down over both rows
             names.append(top)
         elif recognised(group + bottom, kind, overrides) is not None:
             names.append(group + bottom)

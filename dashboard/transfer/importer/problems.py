@@ -102,13 +102,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_birth": ("{value} is neither a year nor a date; write it like 1985 or 1985-03-12", "“{value}”既不是年份也不是日期，请写成 1985 或 1985-03-12"),
     "future_date": ("{value} is in the future (today is {today})", "{value}晚于今天（{today}）"),
     "too_early": ("{value} is before {earliest}", "{value}早于{earliest}"),
+    "ambiguous_month": (
+        "{value} could be January or October (Excel keeps 1985.10 as the number 1985.1); write 1985-01 or 1985-10, "
+        "or format the column as text before typing",
+        "“{value}”可能是1月也可能是10月（Excel 会把 1985.10 存成数字 1985.1）；请写成 1985-01 或 1985-10，或先把该列设为文本格式再录入",
+    ),
     "bad_phone": ("{value} is not a phone number (digits, optionally +, spaces or '-')", "“{value}”不是电话号码（数字，可含 +、空格或“-”）"),
     # organisations
     "duplicate_code": ("organisation code {value} is also in row {first}", "组织代码“{value}”与第{first}行重复"),
     "own_parent": ("an organisation cannot be its own parent", "组织不能以自身为上级"),
     "unknown_parent": (
-        "parent {value} is neither in this file nor in the database",
-        "上级组织“{value}”既不在本文件中，也不在数据库中",
+        "parent {value} is neither in this file nor in the database (by code or by name); if this organisation is "
+        "the top of what you import, leave its parent empty or give a stored organisation to attach it to",
+        "上级组织“{value}”既不在本文件中，也不在数据库中（按代码和名称均未找到）；如此组织是本次导入的顶层，"
+        "请将上级留空，或填写要挂靠的已有组织",
+    ),
+    "ambiguous_parent": (
+        "parent {value} names more than one organisation ({candidates}); write the parent's code instead",
+        "上级组织“{value}”对应多个组织（{candidates}），请改填上级组织代码",
     ),
     "parent_removed": (
         "parent {value} is not in the file but lies inside the part of the tree this file replaces, so it would be removed",
@@ -159,6 +170,44 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{count} member(s) this import removes are referred to by table {table}; change those rows first",
         "本次导入将删除的成员中有{count}人仍被表 {table} 引用，请先修改这些记录",
     ),
+    "id_number_excel": (
+        "{value} is an ID number Excel has turned into a number, losing its last digits (Excel keeps 15); "
+        "nothing from this cell is used: in the source, format the column as text (or export it as text) and "
+        "re-enter or re-export the numbers",
+        "“{value}”是被 Excel 转成数字的公民身份号码，末几位已丢失（Excel 只保留15位有效数字），此单元格不予采用："
+        "请在源文件中把该列设为文本格式（或以文本导出）后重新录入或导出",
+    ),
+    "id_number_check": (
+        "{value} is not a valid ID number: its check digit (the 18th character) does not match; check the digits",
+        "“{value}”不是有效的公民身份号码：校验码（第18位）不符，请核对号码",
+    ),
+    "id_number_shape": (
+        "{value} is not an 18-character ID number (17 digits and a digit or X)",
+        "“{value}”不是18位公民身份号码（17位数字加1位数字或 X）",
+    ),
+    "duplicate_id_number": (
+        "this ID number (ending {tail}) is also in row {first}",
+        "该公民身份号码（末四位 {tail}）与第{first}行重复",
+    ),
+    "not_in_good_standing": (
+        "党籍状态 {value}: not imported (only members in good standing are counted); a stored record of this person "
+        "is removed",
+        "党籍状态为“{value}”：不导入（只统计党籍正常的党员），已存的此人记录将被删除",
+    ),
+    "ambiguous_org": (
+        "{value} names more than one organisation ({candidates}); write the organisation's code instead",
+        "“{value}”对应多个组织（{candidates}），请改填组织代码",
+    ),
+    "lost_zeros": (
+        "{value} is taken as organisation {code}: the code lost its leading zeros (Excel stored it as a number); "
+        "format the column as text to keep them",
+        "“{value}”按组织 {code} 处理：代码的前导零已丢失（Excel 将其存成了数字），请把该列设为文本格式以保留前导零",
+    ),
+    "outside_parent": (
+        "parent {value} is neither in this file nor in the database; this organisation is taken as the top of the "
+        "tree (leave the cell empty to say so)",
+        "上级组织“{value}”既不在本文件中，也不在数据库中；此组织按整棵组织树的顶层导入（如确为顶层，可将此单元格留空）",
+    ),
     # links
     "self_link": ("an organisation cannot be linked with itself", "组织不能与自身共建"),
     "duplicate_link": ("the link {a} — {b} is also in row {first}", "共建关系 {a} — {b} 与第{first}行重复"),
@@ -193,6 +242,7 @@ VOCABULARY_ZH = {
     "post": "党内职务",
     "ethnicity": "民族",
     "link kind": "共建类型",
+    "membership": "党籍状态",
 }
 RULE_ZH = {
     "nothing goes under a party group": "党小组之下不能再设组织",

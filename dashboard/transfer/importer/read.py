@@ -113,6 +113,25 @@ def _read(path: Path, kind: FileKind, label: str, sniffed: Sniffed, progress: Pr
     return Table(kind, label, frame, rows, headers, [*notes, *problems])
 
 
+def header_columns(path: Path, kind: FileKind, *, sheet: str | None = None,
+                   overrides: Overrides | None = None) -> list[tuple[str, str]]:
+    """The columns of a file's header as found, each with the column key it is read as ("" for none) — what the
+    column-mapping step shows; [] for a file that cannot be read as a table (the report says why)."""
+    try:
+        sniffed = sniff(path, path.name)
+        if sniffed.format == "csv":
+            try:
+                at = _header(_csv_head(path, sniffed, path.name), kind, overrides or {})
+            except UnicodeDecodeError:
+                sniffed = settle_encoding(path, path.name, sniffed)
+                at = _header(_csv_head(path, sniffed, path.name), kind, overrides or {})
+        else:
+            at = _choose_sheet(path, sniffed, kind, path.name, sheet, overrides or {}, [])[1]
+    except FileRejected:
+        return []
+    return [(name, column.key if (column := recognised(name, kind, overrides)) else "") for name in at.names if name]
+
+
 def _header(head: list[list[str]], kind: FileKind, overrides: Overrides) -> HeaderAt:
     """The header found, else the first non-empty row (whose cells the report then names)."""
     at = find_header(head, kind, overrides)
@@ -196,7 +215,7 @@ def map_headers(
 
 
 def _missing(column: Column, label: str, row: int) -> Problem:
-    headers = " / ".join(column.spellings()[:4])
+    headers = " / ".join(list(dict.fromkeys(column.spellings()))[:4])
     return Problem("missing_column", label, row, params={"column": column.zh + " (" + column.en + ")", "headers": headers})
 
 
