@@ -25,7 +25,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
-
 # A range (本科以上, 高中以下) spans groups: refused unless listed as a spelling, never guessed by a rule.
 RANGE_WORDS = ("以上", "以下")
 
