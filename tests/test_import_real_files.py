@@ -116,7 +116,10 @@ def test_every_variant_reads_every_field_right(engine: Engine, orgs_csv: Path, t
 def test_the_hand_kept_layout_is_noted(engine: Engine, orgs_csv: Path, tmp_path: Path) -> None:
     outcome = imported(engine, orgs_csv, corpus.hand_kept_xlsx(tmp_path / "花名册.xlsx", PEOPLE))
     notes = {(p.code, p.row) for p in outcome.plan.report.problems if p.warning}
-    assert ("sheet_chosen", None) in notes and ("header_below", 3) in notes
+    assert ("sheet_chosen", None) in notes and ("header_below", 2) in notes
+    [header_note] = [p for p in outcome.plan.report.problems if p.code == "header_below"]
+    assert header_note.text() == ("花名册.xlsx, row 2: the column headers are in row 2–3; the 1 row(s) above (a title) "
+                                  "are not read")
     assert sum(code == "section_row" for code, _ in notes) == len({p.branch for p in PEOPLE})
     assert ("totals_row", 3 + len(PEOPLE) + len({p.branch for p in PEOPLE}) + 1) in notes
 

@@ -222,11 +222,12 @@ class ImportJobs:
             job.columns = {kind: header_columns(path, kind, overrides=overrides(job.mappings.get(kind), kind))
                            for kind, path in files.items()}
             job.state, job.progress = "checked", 1.0
-        except Exception as exc:  # the page must hear of any failure, not wait for ever
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the page must hear of any failure, not wait for ever (no library message)
+            job.state, job.error = "failed", f"unexpected error ({type(exc).__name__}); please report it with the files"
 
     def _run_apply(self, job: ImportJob, actor: str) -> None:
         progress = self._progress(job, APPLY_STAGES)
+        detail: str | None = None
         try:
             with self._writing:
                 plan = plan_import(self._engine, job.import_files(), progress=progress)
@@ -241,12 +242,16 @@ class ImportJobs:
                         self._reload()
                     job.summary = {**job.summary, "written": bool(counts)}
                     job.state, job.stage, job.progress = "done", "reload", 1.0
-        except Exception as exc:
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the admin reads a plain line; the audit log keeps what the library said
+            job.state = "failed"
+            job.error = f"the import could not be written ({type(exc).__name__}); nothing was changed — try again"
+            detail = f"{type(exc).__name__}: {exc}"
+        else:
+            detail = job.error
         if self._audit is not None:
             self._audit(actor, "import.apply", job.state == "done",
                         {"files": {k: name for k, (_, name) in job.files.items()}, **job.summary,
-                         **({"error": job.error} if job.error else {})})
+                         **({"error": detail} if detail else {})})
 
     def _expire(self) -> None:
         cutoff = time.monotonic() - JOB_TTL_S

@@ -50,8 +50,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "此文件是 HTML 网页（网页系统导出的“.xls”常为此格式），已按其中的表格读取",
     ),
     "header_below": (
-        "the column headers are in this row; the {above} row(s) above it (a title) are not read",
-        "表头位于此行；其上方的{above}行（标题）未读取",
+        "the column headers are in row {rows}; the {above} row(s) above (a title) are not read",
+        "表头位于第{rows}行；其上方的{above}行（标题）未读取",
     ),
     "section_row": (
         "{value} is a section heading, not a record: row skipped",

@@ -13,6 +13,7 @@ import csv
 import functools
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ from dashboard.transfer.importer.sniff import FileRejected, Sniffed, settle_enco
 CATEGORICAL = frozenset({"kind", "unit_type", "region", "status", "stage", "gender", "ethnicity", "birth", "education",
                          "occupation", "post", "join_date", "org", "since"})
 CSV_CHUNK_ROWS = 250_000
+# Text columns whose full-width characters are made ASCII as they are read (categorical ones always are;
+# phones and ID numbers are normalised where they are checked).
+WIDTH_FOLDED = frozenset({"code", "parent", "lon", "lat"})
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 Progress = Callable[[float], None]
@@ -105,7 +109,10 @@ def _read(path: Path, kind: FileKind, label: str, sniffed: Sniffed, progress: Pr
         if progress is not None:
             progress(1.0)
     if at.row + 1 > at.span:
-        notes.insert(0, Problem("header_below", label, at.row + 1, params={"above": at.row + 1 - at.span}, warning=True))
+        first = at.row + 2 - at.span
+        header_rows = f"{first}–{at.row + 1}" if at.span > 1 else str(first)
+        notes.insert(0, Problem("header_below", label, first, params={"rows": header_rows, "above": first - 1},
+                                warning=True))
     frame = frame.rename(columns=mapping)
     if len(frame) == 0 and kind != "links":  # no cross-links is a state; no tree or nobody on the roll is a mistake
         raise FileRejected(Problem("no_rows", label))
@@ -337,8 +344,17 @@ def _tidy(frame: pd.DataFrame, mapping: dict[int, str]) -> pd.DataFrame:
         if key in CATEGORICAL:
             out[i] = _stripped_categories(column.astype("category"))
         else:
-            out[i] = column.str.strip() if _needs_strip(column) else column
+            column = column.str.strip() if _needs_strip(column) else column
+            out[i] = _width_folded(column) if key in WIDTH_FOLDED else column
     return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _width_folded(column: pd.Series) -> pd.Series:
+    """Full-width letters and digits made ASCII (NFKC) — after one scan shows the column is not ASCII already."""
+    values = column.tolist()
+    if "".join(values).isascii():
+        return column
+    return pd.Series([unicodedata.normalize("NFKC", v) for v in values], index=column.index, dtype=object)
 
 
 _EDGE_SPACE = re.compile(r"^\s|\s$", re.MULTILINE)
@@ -350,9 +366,10 @@ def _needs_strip(column: pd.Series) -> bool:
 
 
 def _stripped_categories(column: pd.Series) -> pd.Series:
-    """Strip a categorical's categories — only they are touched, not every cell — merging any that become equal."""
+    """Strip a categorical's categories and make their full-width characters ASCII (NFKC) — only they are
+    touched, not every cell — merging any that become equal."""
     categories = column.cat.categories
-    stripped = categories.str.strip()
+    stripped = categories.str.normalize("NFKC").str.strip()
     if stripped.equals(categories):
         return column
     merged = pd.Index(stripped.unique())
