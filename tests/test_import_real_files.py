@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from dash import dcc
 from openpyxl import Workbook
@@ -22,6 +23,7 @@ from dashboard.store.engine import open_store
 from dashboard.transfer.importer import ImportFiles, ImportOutcome, run_import
 from dashboard.transfer.importer.idnumber import keyed_hash
 from dashboard.transfer.importer.jobs import ImportJobs
+from dashboard.transfer.importer.layout import classify_rows, find_header
 from dashboard.transfer.importer.mapping import MappingError, mapping_json, parse_mapping
 from layouts.admin_import import choices_mapping, columns_view
 from tests import import_corpus as corpus
@@ -122,6 +124,30 @@ def test_the_hand_kept_layout_is_noted(engine: Engine, orgs_csv: Path, tmp_path:
                                   "are not read")
     assert sum(code == "section_row" for code, _ in notes) == len({p.branch for p in PEOPLE})
     assert ("totals_row", 3 + len(PEOPLE) + len({p.branch for p in PEOPLE}) + 1) in notes
+
+
+def test_rows_below_the_header_are_told_apart() -> None:
+    frame = pd.DataFrame([
+        ["1", "张三", "东山村党支部", "男"],
+        ["二、西岭村党支部", "", "", ""],
+        ["西岭村党支部"] * 4,  # a heading merged across the row
+        ["A", "A", "", ""],  # two equal cells are data (a link of an organisation with itself, say)
+        ["", "", "", ""],
+        ["合计", "", "共3人", ""],
+    ])
+    kinds = classify_rows(frame)
+    assert kinds.section.tolist() == [False, True, True, False, False, False]
+    assert kinds.totals.tolist() == [False, False, False, False, False, True]
+    assert kinds.data.tolist() == [True, False, False, True, False, False]
+
+
+def test_a_two_row_header_is_joined_only_when_it_names_more() -> None:
+    grid = [["花名册", "", "", ""], ["姓名", "入党", "入党", "性别"], ["", "日期", "转正日期", "性别"], ["张三", "2001", "", "男"]]
+    at = find_header(grid, "members")
+    assert at is not None and (at.row, at.span) == (2, 2)
+    assert at.names == ["姓名", "入党日期", "转正日期", "性别"]
+    single = find_header([["标题", "标题"], ["姓名", "性别"], ["张三", "男"]], "members")
+    assert single is not None and (single.row, single.span, single.names) == (1, 1, ["姓名", "性别"])
 
 
 def test_a_roster_without_codes_is_matched_again_by_id_number(engine: Engine, orgs_csv: Path, tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ sits above the header, a group title spans two columns above their own headers
 (“入党” over “日期”), the roster is cut into sections by heading rows
 (“一、第一党支部”) and ends with a totals row (“合计 共181人”). The header is the
 row, among the first ``HEAD_ROWS``, whose cells name the most known columns —
-or that row joined with the next, when the pair names more. Below it, a row
-whose non-empty cells all hold one text is a section heading, a row with a
-total in it is a totals row; both are skipped and noted, never read as people.
+or that row joined with the next, when the pair names more. Below it, a row with one
+filled cell, or one text merged across the whole row, is a section heading, a
+row with a total in it is a totals row; both are skipped and noted, never
+read as people.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def classify_rows(frame: pd.DataFrame) -> RowKinds:
         texts = [str(v[pos]) for v in values if v[pos] != ""]
         if any(TOTALS.match(t) for t in texts):
             totals[pos] = True
-        elif len(set(texts)) == 1:
+        elif len(set(texts)) == 1 and len(texts) in (1, len(values)):  # one cell, or one merged across the row
             section[pos] = True
     return RowKinds(blank, section, totals)
 
