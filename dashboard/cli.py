@@ -139,14 +139,40 @@ def _cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_sheets(values: list[str]) -> dict[str, str]:
+    """``--sheet`` values: ``KIND=SHEET`` for orgs, members or links; a bare ``SHEET`` is the members file's."""
+    sheets = {}
+    for value in values:
+        kind, _, sheet = value.partition("=")
+        if sheet and kind in ("orgs", "members", "links"):
+            sheets[kind] = sheet
+        else:
+            sheets["members"] = value
+    return sheets
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from dashboard.transfer.importer import ImportFiles, run_import
     from dashboard.transfer.importer.console import terminal_progress
+    from dashboard.transfer.importer.mapping import MappingError, load_mapping
 
+    try:
+        mappings = load_mapping(args.mapping) if args.mapping else {}
+    except MappingError as exc:
+        raise CliError(str(exc)) from None
     engine = open_store(args.database_url)
-    files = ImportFiles(orgs=args.orgs, members=args.members, links=args.links)
-    with terminal_progress(enabled=not args.quiet) as progress:
-        outcome = run_import(engine, files, dry_run=args.dry_run, progress=progress)
+    files = ImportFiles(orgs=args.orgs, members=args.members, links=args.links, sheets=_import_sheets(args.sheet),
+                        mappings=mappings)
+    try:
+        with terminal_progress(enabled=not args.quiet) as progress:
+            outcome = run_import(engine, files, dry_run=args.dry_run, progress=progress)
+    except StoreError:
+        raise
+    except Exception as exc:  # a bug: the user still gets one line and the summary, never a traceback
+        print(f"the import stopped on an unexpected error ({type(exc).__name__}); nothing was written — "
+              "please report it with the files")
+        print(json.dumps({"ok": False, "errors": 1, "warnings": 0, "written": False, "dry_run": args.dry_run}))
+        return 2
     for line in outcome.plan.report.lines(args.lang):
         print(line)
     print(json.dumps({**outcome.summary(), "dry_run": args.dry_run}, ensure_ascii=False))
@@ -229,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="check and report what would change; write nothing")
     imp.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the report (default %(default)s)")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.add_argument("--sheet", action="append", default=[], metavar="[KIND=]SHEET",
+                     help="the workbook sheet to read (members unless KIND= orgs or links); default: the one with the table")
+    imp.add_argument("--mapping", type=Path, default=None,
+                     help="a JSON column mapping (header as written → column), as /admin/import saves it")
     imp.set_defaults(func=_cmd_import)
 
     exp = sub.add_parser("export", parents=[db], help="export a subtree's tree, roster, links and KPIs")

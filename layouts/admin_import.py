@@ -14,14 +14,17 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.transfer.importer.columns import COLUMNS
+from dashboard.transfer.importer.columns import FILE_KINDS as IMPORT_KINDS
 from layouts.desktop import desktop_page
 from layouts.i18n import t
 
 FILE_KINDS = ("orgs", "members", "links")
-ACCEPTED_FILES = ".csv,.xlsx,.txt,.tsv"
+ACCEPTED_FILES = ".csv,.xlsx,.xls,.htm,.html,.txt,.tsv"
 POLL_MS = 500
 SUMMARY_TABLES = ("organisations", "members", "links")
 SUMMARY_COLUMNS = ("added", "changed", "moved", "removed", "unchanged")
+MAPPING_MAX_BYTES = 64 * 1024
 
 
 def import_layout(lang: str, token: str | None) -> html.Div:
@@ -51,6 +54,16 @@ def import_layout(lang: str, token: str | None) -> html.Div:
         html.Div(id="import-stage", className="small text-body-secondary mb-3"),
         html.Div(id="import-message"),
         html.Div(id="import-summary"),
+        html.Div(id="import-columns"),
+        html.Div([
+            dbc.Button(t("import.remap", lang), id="import-remap", color="secondary", size="sm", className="me-2"),
+            dbc.Button(t("import.save_mapping", lang), id="import-save-mapping", color="secondary", size="sm",
+                       outline=True, className="me-2"),
+            dcc.Upload(dbc.Button(t("import.load_mapping", lang), color="secondary", size="sm", outline=True),
+                       id="import-load-mapping", accept=".json", max_size=MAPPING_MAX_BYTES,
+                       style={"display": "inline-block"}),
+            dcc.Download(id="import-mapping-download"),
+        ], id="import-mapping-actions", className="mb-3"),
         html.Div(id="import-report"),
         dcc.Store(id="import-job"),
         dcc.Store(id="import-lang", data=lang),
@@ -65,15 +78,16 @@ def import_layout(lang: str, token: str | None) -> html.Div:
     ], "import-page")
 
 
-def status_view(status: dict[str, Any], lang: str) -> tuple[int, str, str, Any, Any, Any]:
-    """(bar %, bar label, stage line, message, summary table, report) for a job's status."""
+def status_view(status: dict[str, Any], lang: str) -> tuple[int, str, str, Any, Any, Any, Any]:
+    """(bar %, bar label, stage line, message, summary table, columns step, report) for a job's status."""
     state = status.get("state", "")
     percent = round(100 * float(status.get("progress") or 0))
     stage = status.get("stage") or ""
     stage_line = f"{t('import.stage', lang)}: {t('import.stage.' + stage.replace(' ', '_'), lang)}" if stage else ""
     summary = status.get("summary") or {}
     message = _message(state, summary, status.get("error"), lang)
-    return percent, f"{percent}%", stage_line, message, summary_table(summary, lang), report_view(status, lang)
+    return (percent, f"{percent}%", stage_line, message, summary_table(summary, lang), columns_view(status, lang),
+            report_view(status, lang))
 
 
 def _message(state: str, summary: dict[str, Any], error: str | None, lang: str) -> Any:
@@ -89,6 +103,45 @@ def _message(state: str, summary: dict[str, Any], error: str | None, lang: str) 
         key = "import.ready" if summary.get("changes") else "import.nothing"
         return dbc.Alert(t(key, lang), color="info", id="import-outcome")
     return None
+
+
+def columns_view(status: dict[str, Any], lang: str) -> Any:
+    """The column-mapping step: per file, each header found and the column it is read as — a choice the
+    administrator can change before checking again (ids ``{"type": "import-column", "kind", "header"}``)."""
+    found: dict[str, list[list[str]]] = status.get("columns") or {}
+    if not found:
+        return None
+    cards = []
+    for kind in IMPORT_KINDS:
+        if not found.get(kind):
+            continue
+        options = [{"label": t("import.ignore", lang), "value": ""}] + [
+            {"label": f"{c.zh} ({c.en})" if lang == "zh" else f"{c.en} ({c.zh})", "value": c.key}
+            for c in COLUMNS[kind]
+        ]
+        rows = [
+            html.Tr([
+                html.Td(header),
+                html.Td(dcc.Dropdown(options=options, value=key, clearable=False,
+                                     id={"type": "import-column", "kind": kind, "header": header},
+                                     className="import-column-choice")),
+            ], className=None if key else "table-warning")
+            for header, key in found[kind]
+        ]
+        head = html.Thead(html.Tr([html.Th(t("import.col.found", lang)), html.Th(t("import.col.read_as", lang))]))
+        cards.append(html.Div([html.H3(t(f"import.file.{kind}", lang), className="h6 mt-2"),
+                               dbc.Table([head, html.Tbody(rows)], size="sm", bordered=True, className="mb-2")]))
+    return html.Div([html.H2(t("import.columns", lang), className="h6"),
+                     html.P(t("import.columns_intro", lang), className="small text-body-secondary"), *cards],
+                    id="import-columns-step")
+
+
+def choices_mapping(ids: Sequence[dict[str, str]], values: Sequence[Any]) -> dict[str, dict[str, str]]:
+    """The dropdowns of the mapping step as a mapping (mapping.py's shape): every header with its choice."""
+    out: dict[str, dict[str, str]] = {}
+    for component, value in zip(ids, values):
+        out.setdefault(component["kind"], {})[component["header"]] = value or ""
+    return out
 
 
 def summary_table(summary: dict[str, Any], lang: str) -> Any:

@@ -86,28 +86,35 @@ def test_header_without_rows(store: Engine, tmp_path: Path) -> None:
     [
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "a PDF document"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "an old-format Excel (.xls) or Word (.doc) file — save it as .xlsx or CSV"),
         (b"\x7fELF\x02\x01\x01\x00" + bytes(64), "binary data"),
     ],
 )
 def test_not_a_table(store: Engine, tmp_path: Path, content: bytes, what: str) -> None:
     path = tmp_path / "orgs.csv"
     path.write_bytes(content)
-    assert rejected(store, path) == f"orgs.csv: this is {what}, not a CSV or Excel (.xlsx) file"
+    assert rejected(store, path) == f"orgs.csv: this is {what}, not a CSV or Excel (.xlsx, .xls) file"
+
+
+def test_an_old_office_file_that_is_not_a_workbook(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "orgs.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500))
+    assert rejected(store, path).startswith("orgs.xls: this old-format Office file cannot be read as an Excel (.xls) "
+                                            "workbook (a Word document?)")
 
 
 def test_a_zip_that_is_not_a_workbook(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "orgs.xlsx"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("orgs.csv", "组织代码,组织名称\n")
-    assert rejected(store, path) == "orgs.xlsx: this is a ZIP archive, not a CSV or Excel (.xlsx) file"
+    assert rejected(store, path) == "orgs.xlsx: this is a ZIP archive, not a CSV or Excel (.xlsx, .xls) file"
 
 
 def test_a_broken_workbook(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "orgs.xlsx"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("xl/workbook.xml", "<workbook>not really</workbook>")
-    assert rejected(store, path).startswith("orgs.xlsx: the Excel workbook cannot be read: ")
+    assert rejected(store, path) == ("orgs.xlsx: the Excel workbook cannot be read (it is damaged or not really a "
+                                     "workbook); open it in Excel or WPS and save it again as .xlsx")
 
 
 def test_a_workbook_without_known_headers(store: Engine, tmp_path: Path) -> None:
@@ -117,7 +124,8 @@ def test_a_workbook_without_known_headers(store: Engine, tmp_path: Path) -> None
     book.active.append([1, 2])
     book.save(path)
     line = rejected(store, path)
-    assert line.startswith("orgs.xlsx, row 1: no column header is recognised; the first row must hold headers such as ")
+    assert line.startswith("orgs.xlsx, row 1: no column header is recognised in the first 30 rows; the table needs a "
+                           "header row with names such as ")
     assert "组织代码 / code" in line
 
 
@@ -126,7 +134,7 @@ def test_one_hundred_megabytes_of_garbage(store: Engine, tmp_path: Path) -> None
     with path.open("wb") as f:
         for _ in range(100):
             f.write(os.urandom(1024 * 1024))
-    assert rejected(store, path) == "orgs.csv: this is binary data, not a CSV or Excel (.xlsx) file"
+    assert rejected(store, path) == "orgs.csv: this is binary data, not a CSV or Excel (.xlsx, .xls) file"
 
 
 def test_one_hundred_megabytes_of_text_garbage(store: Engine, tmp_path: Path) -> None:
@@ -167,7 +175,7 @@ def test_undecodable_text(store: Engine, tmp_path: Path) -> None:
 def test_missing_and_repeated_columns(store: Engine, tmp_path: Path) -> None:
     rows = [r[:2] + r[3:] for r in sample_rows("orgs")]  # no 组织类别
     assert rejected(store, write_rows(tmp_path / "orgs.csv", rows)) == (
-        "orgs.csv, row 1: the column 组织类别 (kind) is missing (write one of: 组织类别 / kind / kind / 组织类型)"
+        "orgs.csv, row 1: the column 组织类别 (kind) is missing (write one of: 组织类别 / kind / 组织类型 / 党组织类别)"
     )
     rows = [[*r, r[0]] for r in sample_rows("orgs")]
     rows[0][-1] = "code"

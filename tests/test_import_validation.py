@@ -40,7 +40,9 @@ def test_unknown_parent(store: Engine, tmp_path: Path) -> None:
     outcome = refused(store, sample_files(tmp_path, orgs=edited("orgs", 15, PARENT, "SX-99")))
     assert problems(outcome, "unknown_parent") == [("orgs.csv", 15, PARENT)]
     message = outcome.plan.report.problems[0].text()
-    assert message == "orgs.csv, row 15, column 上级组织代码: parent SX-99 is neither in this file nor in the database"
+    assert message == ("orgs.csv, row 15, column 上级组织代码: parent SX-99 is neither in this file nor in the database "
+                       "(by code or by name); if this organisation is the top of what you import, leave its parent "
+                       "empty or give a stored organisation to attach it to")
 
 
 def test_cycle(store: Engine, tmp_path: Path) -> None:

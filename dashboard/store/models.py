@@ -166,6 +166,10 @@ class Member(Base):
     post: Mapped[str | None] = mapped_column(String(20))
     join_date: Mapped[dt.date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Never the ID number itself: its HMAC under the installation key, to match a re-imported roster without
+    # member codes, and its last four characters for a person to check (docs/import.md).
+    id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_tail: Mapped[str | None] = mapped_column(String(4))
 
     __table_args__ = (
         CheckConstraint(f"stage IN ({_values(MemberStage)})", name="ck_member_stage"),

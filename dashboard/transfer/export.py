@@ -102,7 +102,7 @@ def export_subtree(
 
 
 def _headers(kind: FileKind, lang: str) -> list[str]:
-    return [header(c, lang) for c in COLUMNS[kind]]
+    return [header(c, lang) for c in COLUMNS[kind] if c.exported]
 
 
 def _label(vocabulary: Vocabulary, value: str | None, lang: str) -> str:

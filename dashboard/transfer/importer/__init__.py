@@ -48,10 +48,11 @@ def run_import(
     dry_run: bool = False,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    id_key: bytes | None = None,
 ) -> ImportOutcome:
     """Check ``files``; unless ``dry_run`` or there are errors, write the changes (all or nothing)."""
     started = time.perf_counter()
-    plan = plan_import(engine, files, today=today, progress=progress)
+    plan = plan_import(engine, files, today=today, progress=progress, id_key=id_key)
     written = False
     if not dry_run and plan.writable and plan.changes:
         write_plan(engine, plan, (lambda f: progress("write", f)) if progress else None)

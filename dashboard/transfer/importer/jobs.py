@@ -26,6 +26,8 @@ from sqlalchemy import Engine
 
 from dashboard.transfer.importer import ImportFiles, ImportPlan, plan_import, write_plan
 from dashboard.transfer.importer.columns import FILE_KINDS
+from dashboard.transfer.importer.mapping import overrides
+from dashboard.transfer.importer.read import header_columns
 
 if TYPE_CHECKING:
     from dashboard.runtime.core import Runtime
@@ -59,13 +61,15 @@ class ImportJob:
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     touched: float = field(default_factory=time.monotonic)
+    mappings: dict[str, dict[str, str]] = field(default_factory=dict)  # the admin's column mapping (mapping.py)
+    columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # kind → (header, key read as)
 
     def import_files(self) -> ImportFiles:
         if "orgs" not in self.files:
             raise JobError("upload the organisations file first")
         path = {kind: self.files[kind][0] if kind in self.files else None for kind in FILE_KINDS}
         return ImportFiles(path["orgs"], path["members"], path["links"],  # type: ignore[arg-type]
-                           names={kind: name for kind, (_, name) in self.files.items()})
+                           names={kind: name for kind, (_, name) in self.files.items()}, mappings=self.mappings)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -78,6 +82,8 @@ class ImportJob:
             "problems": self.report,
             "report": self.report_lines,
             "error": self.error,
+            "columns": {kind: [list(c) for c in found] for kind, found in self.columns.items()},
+            "mappings": self.mappings,
         }
 
 
@@ -153,6 +159,14 @@ class ImportJobs:
         self._workers.submit(self._run_check, job)
         return job
 
+    def remap(self, job_id: str, mappings: dict[str, dict[str, str]]) -> ImportJob:
+        """Check the job's files again with a column mapping (mapping.parse_mapping's shape, already checked)."""
+        job = self.get(job_id)
+        if job.state in ("checking", "applying"):
+            raise JobError("wait until the running check or import has finished")
+        job.mappings = mappings
+        return self.check(job_id)
+
     def apply(self, job_id: str, actor: str = "unknown") -> ImportJob:
         job = self.get(job_id)
         if job.state != "checked" or not job.summary.get("ok"):
@@ -202,14 +216,18 @@ class ImportJobs:
 
     def _run_check(self, job: ImportJob) -> None:
         try:
-            plan = plan_import(self._engine, job.import_files(), progress=self._progress(job, CHECK_STAGES))
+            files = job.import_files()
+            plan = plan_import(self._engine, files, progress=self._progress(job, CHECK_STAGES))
             self._remember(job, plan)
+            job.columns = {kind: header_columns(path, kind, overrides=overrides(job.mappings.get(kind), kind))
+                           for kind, path in files.items()}
             job.state, job.progress = "checked", 1.0
-        except Exception as exc:  # the page must hear of any failure, not wait for ever
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the page must hear of any failure, not wait for ever (no library message)
+            job.state, job.error = "failed", f"unexpected error ({type(exc).__name__}); please report it with the files"
 
     def _run_apply(self, job: ImportJob, actor: str) -> None:
         progress = self._progress(job, APPLY_STAGES)
+        detail: str | None = None
         try:
             with self._writing:
                 plan = plan_import(self._engine, job.import_files(), progress=progress)
@@ -224,12 +242,16 @@ class ImportJobs:
                         self._reload()
                     job.summary = {**job.summary, "written": bool(counts)}
                     job.state, job.stage, job.progress = "done", "reload", 1.0
-        except Exception as exc:
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the admin reads a plain line; the audit log keeps what the library said
+            job.state = "failed"
+            job.error = f"the import could not be written ({type(exc).__name__}); nothing was changed — try again"
+            detail = f"{type(exc).__name__}: {exc}"
+        else:
+            detail = job.error
         if self._audit is not None:
             self._audit(actor, "import.apply", job.state == "done",
                         {"files": {k: name for k, (_, name) in job.files.items()}, **job.summary,
-                         **({"error": job.error} if job.error else {})})
+                         **({"error": detail} if detail else {})})
 
     def _expire(self) -> None:
         cutoff = time.monotonic() - JOB_TTL_S

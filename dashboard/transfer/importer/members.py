@@ -7,44 +7,69 @@ Category columns are object arrays whose cells share a few string objects
 Rows with a missing, malformed or repeated member id are left out (with a
 problem each); every other problem is reported and the row kept, so one
 mistake does not hide the next.
+
+A roster without member codes (人员编号) is keyed by the 公民身份号码: the
+code is assigned when the member is first imported (roster.py) and only a
+keyed hash of the ID number is kept (idnumber.py). Rows whose 党籍状态 is not
+正常 (停止党籍, 出党 …) are not imported, each with a warning: the screens
+count members in good standing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from dashboard.transfer.importer.idnumber import keyed_hash, normalised, verdict
 from dashboard.transfer.importer.orgs import TreePlan
 from dashboard.transfer.importer.problems import Report
 from dashboard.transfer.importer.read import Table
+from dashboard.transfer.importer.refs import Found, OrgFinder
 from dashboard.transfer.importer.values import (
     CODE_PATTERN,
     PHONE_PATTERN,
+    ambiguous_month,
     cells,
     empty,
     malformed,
     parse_date,
     per_value,
+    phones,
     report_rows,
     value_at,
     vocabulary_values,
 )
-from dashboard.transfer.importer.vocab import EDUCATION, ETHNICITY, GENDER, OCCUPATION, POST, STAGE, STATUS, Vocabulary
+from dashboard.transfer.importer.vocab import (
+    EDUCATION,
+    ETHNICITY,
+    GENDER,
+    MEMBERSHIP,
+    OCCUPATION,
+    POST,
+    STAGE,
+    STATUS,
+    Vocabulary,
+)
 
 NAME_LIMIT = 100
 PARTY_FOUNDED = dt.date(1921, 7, 1)
 EARLIEST_BIRTH_YEAR = 1900
 JOIN_AGE = 18
 # Optional columns: absent from the file, the stored value is kept.
-KEPT_WHEN_ABSENT = ("post", "phone")
+KEPT_WHEN_ABSENT = ("post", "phone", "id_hash", "id_tail")
+ID_MESSAGES = {"excel_number": "id_number_excel", "bad_check": "id_number_check", "bad_shape": "id_number_shape"}
 
 
-def parse_members(table: Table, tree: TreePlan, report: Report, today: dt.date) -> pd.DataFrame:
+def parse_members(table: Table, tree: TreePlan, report: Report, today: dt.date, id_key: Callable[[], bytes]) -> pd.DataFrame:
     """The file's members in the stored shape, with ``row``; see the module docstring."""
     code = cells(table, "code")
-    keep = _usable_codes(table, code, report)
+    id_hash, id_tail, id_usable = _id_numbers(table, report, id_key)
+    keep = _usable_codes(table, code, report) if "code" in table.headers else id_usable
+    keep &= _in_good_standing(table, report)
     name = cells(table, "name")
     report_rows(report, table, empty(name), "missing_value", "name")
     report_rows(report, table, (name.str.len() > NAME_LIMIT).to_numpy(), "too_long", "name",
@@ -61,8 +86,9 @@ def parse_members(table: Table, tree: TreePlan, report: Report, today: dt.date) 
     birth_year = _birth_years(table, report, today)
     join, join_year = _join_dates(table, report, today)
     _check_party_rules(table, report, stage, post, birth_year, join, join_year)
-    phone = cells(table, "phone")
-    report_rows(report, table, malformed(phone, PHONE_PATTERN), "bad_phone", "phone", value_at(phone))
+    written_phone = cells(table, "phone")
+    phone = phones(written_phone)
+    report_rows(report, table, malformed(phone, PHONE_PATTERN), "bad_phone", "phone", value_at(written_phone))
 
     return pd.DataFrame({
         "code": code.to_numpy(dtype=object),
@@ -74,6 +100,8 @@ def parse_members(table: Table, tree: TreePlan, report: Report, today: dt.date) 
         "post": post,
         "join_date": join,
         "phone": phone.to_numpy(dtype=object),
+        "id_hash": id_hash,
+        "id_tail": id_tail,
         "row": table.rows,
     })[keep].reset_index(drop=True)
 
@@ -93,11 +121,64 @@ def _usable_codes(table: Table, code: pd.Series, report: Report) -> np.ndarray:
     return usable & ~repeated
 
 
+def _id_numbers(table: Table, report: Report, id_key: Callable[[], bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keyed hash per row, last four characters per row, rows with a valid or — beside member codes — no ID number).
+
+    Without a 人员编号 column the ID number is the key: required, and unique in the file."""
+    column = cells(table, "id_number")
+    rows = len(table)
+    if "id_number" not in table.headers:
+        return np.full(rows, "", dtype=object), np.full(rows, "", dtype=object), np.ones(rows, dtype=bool)
+    numbers = [normalised(v) for v in column.tolist()]
+    verdicts = np.array([verdict(n) if n else "" for n in numbers], dtype=object)
+    missing = verdicts == ""
+    if "code" not in table.headers:
+        report_rows(report, table, missing, "missing_value", "id_number")
+    for kind, code in ID_MESSAGES.items():
+        report_rows(report, table, verdicts == kind, code, "id_number", value_at(column))
+    valid = verdicts == "ok"
+    key = id_key() if valid.any() else b""
+    hashes = np.array([keyed_hash(n, key) if ok else "" for n, ok in zip(numbers, valid)], dtype=object)
+    tails = np.array([n[-4:] if ok else "" for n, ok in zip(numbers, valid)], dtype=object)
+    repeated = pd.Series(hashes).duplicated(keep="first").to_numpy() & valid
+    if repeated.any():
+        first_row = dict(zip(hashes[::-1], table.rows[::-1]))
+        report_rows(report, table, repeated, "duplicate_id_number", "id_number",
+                    lambda p: {"first": int(first_row[hashes[p]]), "tail": tails[p]})
+    usable = (valid & ~repeated) | (missing & ("code" in table.headers))
+    return hashes, tails, usable
+
+
+def _in_good_standing(table: Table, report: Report) -> np.ndarray:
+    """Rows to import: 党籍状态 正常, or no such column. Others are left out with a warning; unknown values are errors."""
+    column = cells(table, "membership")
+    values, unknown = vocabulary_values(column, MEMBERSHIP)
+    report_rows(report, table, unknown, "unknown_value", "membership",
+                lambda p: {"value": column.iat[p], "vocabulary": MEMBERSHIP.name, "accepted": MEMBERSHIP.accepted()})
+    left_out = (values != None) & (values != "normal")  # noqa: E711
+    report_rows(report, table, left_out, "not_in_good_standing", "membership", value_at(column), warning=True)
+    return ~left_out
+
+
 def _org_ids(table: Table, tree: TreePlan, report: Report) -> np.ndarray:
+    """Organisation ids by code or name (see refs.py); 0 where empty, -1 where not found."""
     org = cells(table, "org")
-    ids = per_value(org, lambda c: (tree.id_of(c) or -1) if c else 0, np.int64)  # 0: empty, -1: unknown
+    finder = OrgFinder((code, o.name) for code, o in tree.orgs.items())
+    found = per_value(org, lambda c: finder.find(c) if c else None)
+
+    def org_id(f: Found | None) -> int:
+        if f is None:
+            return 0
+        return (tree.id_of(f.code) or -1) if f.code else -1
+
+    ids = np.array([org_id(f) for f in found], dtype=np.int64)
+    how = np.array([f.how if f is not None else "" for f in found], dtype=object)
     report_rows(report, table, ids == 0, "missing_value", "org")
-    report_rows(report, table, ids == -1, "unknown_org", "org", value_at(org))
+    report_rows(report, table, how == "unknown", "unknown_org", "org", value_at(org))
+    report_rows(report, table, how == "ambiguous", "ambiguous_org", "org",
+                lambda p: {"value": org.iat[p], "candidates": ", ".join(found[p].candidates)})
+    report_rows(report, table, how == "zeros", "lost_zeros", "org",
+                lambda p: {"value": org.iat[p], "code": found[p].code}, warning=True)
     return np.where(ids > 0, ids, -1)
 
 
@@ -134,6 +215,7 @@ def _birth_years(table: Table, report: Report, today: dt.date) -> np.ndarray:
     column = cells(table, "birth")
 
     def year(text: str) -> int:
+        text = unicodedata.normalize("NFKC", text).strip()
         if text.isdigit() and len(text) == 4:
             return int(text)
         day = parse_date(text) if text else None
@@ -156,9 +238,11 @@ def _birth_years(table: Table, report: Report, today: dt.date) -> np.ndarray:
 def _join_dates(table: Table, report: Report, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """Join dates as ISO text ('' where empty or not a date), and their years (0 where none)."""
     column = cells(table, "join_date")
-    iso = per_value(column, lambda v: d.isoformat() if v and (d := parse_date(v)) else "")
+    iso = per_value(column, lambda v: d.isoformat() if v and not ambiguous_month(v) and (d := parse_date(v)) else "")
     years = per_value(column, lambda v: d.year if v and (d := parse_date(v)) else 0, np.int64)
-    report_rows(report, table, (iso == "") & ~empty(column), "bad_date", "join_date", value_at(column))
+    unclear = per_value(column, ambiguous_month, bool)
+    report_rows(report, table, unclear, "ambiguous_month", "join_date", value_at(column))
+    report_rows(report, table, (iso == "") & ~empty(column) & ~unclear, "bad_date", "join_date", value_at(column))
     report_rows(report, table, (iso > today.isoformat()) & (iso != ""), "future_date", "join_date",
                 lambda p: {"value": column.iat[p], "today": today.isoformat()})
     report_rows(report, table, (iso < PARTY_FOUNDED.isoformat()) & (iso != ""), "too_early", "join_date",

@@ -22,6 +22,7 @@ import numpy as np
 
 from dashboard.transfer.importer.problems import Problem, Report
 from dashboard.transfer.importer.read import Table
+from dashboard.transfer.importer.refs import OrgFinder
 from dashboard.transfer.importer.stored import StoredOrg, StoredState
 from dashboard.transfer.importer.values import (
     CODE_PATTERN,
@@ -115,7 +116,6 @@ def parse_orgs(table: Table, report: Report) -> dict[str, OrgRow]:
     report_rows(report, table, empty(kind_cells), "missing_value", "kind")
     report_rows(report, table, bad_kind, "unknown_value", "kind",
                 lambda p: {"value": kind_cells.iat[p], "vocabulary": "kind", "accepted": ORG_KIND.accepted()})
-    report_rows(report, table, malformed(parent, CODE_PATTERN), "bad_code", "parent", value_at(parent))
     report_rows(report, table, malformed(cells(table, "region"), REGION_PATTERN), "bad_region", "region",
                 value_at(cells(table, "region")))
     report_rows(report, table, bad_unit, "unknown_value", "unit_type",
@@ -163,10 +163,13 @@ def _number(text: str) -> float:
 def plan_tree(rows: dict[str, OrgRow], stored: StoredState, report: Report, label: str, header: dict[str, str]) -> TreePlan:
     """The tree after the import, checked whole, and how it differs from the stored one."""
     column = header.get
+    unresolved = _resolve_parents(rows, stored, report, label, column("parent"))
     parents: dict[str, str | None] = {}
     tops: list[OrgRow] = []
     for r in rows.values():
         parents[r.code] = None  # until its parent is known good: a broken row stands alone, so checks go on
+        if r.code in unresolved:
+            continue
         if r.parent == r.code:
             report.add(Problem("own_parent", label, r.row, column("parent")))
         elif r.parent is None or r.parent in rows:
@@ -192,6 +195,36 @@ def plan_tree(rows: dict[str, OrgRow], stored: StoredState, report: Report, labe
     _report_cycles(parents, rows, report, label, column("parent"))
     _check_kinds(rows, parents, stored, report, label, column("kind"))
     return _final_tree(rows, parents, stored, scope)
+
+
+def _resolve_parents(rows: dict[str, OrgRow], stored: StoredState, report: Report, label: str,
+                     column: str | None) -> set[str]:
+    """Parents given by name, or by a code that lost its leading zeros, replaced by the code (see refs.py);
+    a single top whose parent is nowhere is taken as the top of the tree ("attach here"), with a warning.
+    Returns the codes whose parent is ambiguous (reported here)."""
+    ambiguous: set[str] = set()
+    finder = OrgFinder([(code, r.name or "") for code, r in rows.items()]
+                       + [(code, o.name) for code, o in stored.orgs.items() if code not in rows])
+    nowhere: list[OrgRow] = []
+    for r in rows.values():
+        if r.parent is None or r.parent in rows or r.parent in stored.orgs:
+            continue
+        found = finder.find(r.parent)
+        if found.how == "ambiguous":
+            report.add(Problem("ambiguous_parent", label, r.row, column,
+                               {"value": r.parent, "candidates": ", ".join(found.candidates)}))
+            ambiguous.add(r.code)
+        elif found.code is not None:
+            if found.how == "zeros":
+                report.add(Problem("lost_zeros", label, r.row, column, {"value": r.parent, "code": found.code}, warning=True))
+            r.parent = found.code
+        else:
+            nowhere.append(r)
+    if len(nowhere) == 1 and all(r.parent is not None for r in rows.values()):
+        top = nowhere[0]
+        report.add(Problem("outside_parent", label, top.row, column, {"value": top.parent}, warning=True))
+        top.parent = None
+    return ambiguous
 
 
 def _replaced_part(tops: list[OrgRow], stored: StoredState) -> set[str]:

@@ -16,8 +16,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from dashboard.access.keys import load_signing_key
 from dashboard.transfer.importer.columns import FileKind
 from dashboard.transfer.importer.links import LinkPlan, parse_links, plan_links
+from dashboard.transfer.importer.mapping import overrides
 from dashboard.transfer.importer.members import KEPT_WHEN_ABSENT, parse_members
 from dashboard.transfer.importer.orgs import TreePlan, parse_orgs, plan_tree
 from dashboard.transfer.importer.problems import Problem, Report
@@ -38,12 +40,17 @@ Progress = Callable[[str, float], None]
 
 @dataclass(frozen=True)
 class ImportFiles:
-    """The files of one import; ``names`` are what messages call them (default: the file names)."""
+    """The files of one import; ``names`` are what messages call them (default: the file names).
+
+    ``sheets``: per kind, the workbook sheet to read; ``mappings``: per kind, the user's column mapping
+    (header as written → column key, "" to ignore; see mapping.py)."""
 
     orgs: Path
     members: Path | None = None
     links: Path | None = None
     names: dict[str, str] = field(default_factory=dict)
+    sheets: dict[str, str] = field(default_factory=dict)
+    mappings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def items(self) -> list[tuple[FileKind, Path]]:
         given = (("orgs", self.orgs), ("members", self.members), ("links", self.links))
@@ -90,8 +97,11 @@ class ImportPlan:
 
 
 def plan_import(engine: Engine, files: ImportFiles, *, today: dt.date | None = None,
-                progress: Progress | None = None) -> ImportPlan:
-    """Read and check ``files`` against the database; see the module docstring."""
+                progress: Progress | None = None, id_key: bytes | None = None) -> ImportPlan:
+    """Read and check ``files`` against the database; see the module docstring.
+
+    ``id_key``: the key ID numbers are hashed with (default: the installation's, loaded only if a roster has them).
+    """
     today = today or dt.date.today()
     report = Report()
     tables = _read_all(files, report, progress)
@@ -109,7 +119,8 @@ def plan_import(engine: Engine, files: ImportFiles, *, today: dt.date | None = N
     members_table = tables.get("members")
     if members_table is not None:
         report.extend(members_table.problems)
-        plan.roster = _plan_members(engine, members_table, tree, stored, report, today, orgs_table)
+        plan.roster = _plan_members(engine, members_table, tree, stored, report, today, orgs_table,
+                                    (lambda: id_key) if id_key is not None else load_signing_key)
     elif files.members is None:
         _check_without_roster(engine, tree, stored, report, orgs_table)
     if progress:
@@ -131,9 +142,10 @@ def _read_all(files: ImportFiles, report: Report, progress: Progress | None) -> 
     for kind, path in files.items():
         stage = f"read {kind}"
         try:
-            tables[kind] = read_table(path, kind, files.label(kind), (lambda f, s=stage: progress(s, f)) if progress else None)
+            tables[kind] = read_table(path, kind, files.label(kind), (lambda f, s=stage: progress(s, f)) if progress else None,
+                                      sheet=files.sheets.get(kind), overrides=overrides(files.mappings.get(kind), kind))
         except FileRejected as exc:
-            report.add(exc.problem)
+            report.extend(exc.problems)
             continue
         if progress:
             progress(stage, 1.0)
@@ -141,10 +153,12 @@ def _read_all(files: ImportFiles, report: Report, progress: Progress | None) -> 
 
 
 def _plan_members(engine: Engine, table: Table, tree: TreePlan, stored: StoredState, report: Report, today: dt.date,
-                  orgs_table: Table) -> RosterPlan:
-    rows = parse_members(table, tree, report, today)
+                  orgs_table: Table, id_key: Callable[[], bytes]) -> RosterPlan:
+    rows = parse_members(table, tree, report, today, id_key)
     stored_members = read_members(engine)
     given = {c for c in KEPT_WHEN_ABSENT if c in table.headers}
+    if "id_number" in table.headers:
+        given |= {"id_hash", "id_tail"}
     roster = plan_roster(rows, stored_members, given, tree, stored)
     after = pd.concat([stored_members.loc[roster.kept, ["org_id", "stage"]], rows[["org_id", "stage"]]], ignore_index=True)
     check_branches(full_members_by_org(stored_members), full_members_by_org(after), tree, stored, report,

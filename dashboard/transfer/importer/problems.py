@@ -23,10 +23,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_missing": ("file not found", "找不到文件"),
     "file_empty": ("the file is empty", "文件是空的"),
     "not_a_table": (
-        "this is {what}, not a CSV or Excel (.xlsx) file",
-        "这是{what_zh}，不是 CSV 或 Excel（.xlsx）文件",
+        "this is {what}, not a CSV or Excel (.xlsx, .xls) file",
+        "这是{what_zh}，不是 CSV 或 Excel（.xlsx、.xls）文件",
     ),
-    "bad_xlsx": ("the Excel workbook cannot be read: {reason}", "无法读取该 Excel 工作簿：{reason}"),
+    "bad_xlsx": (
+        "the Excel workbook cannot be read (it is damaged or not really a workbook); open it in Excel or WPS and "
+        "save it again as .xlsx",
+        "无法读取该 Excel 工作簿（文件已损坏，或并非真正的工作簿）；请用 Excel 或 WPS 打开后重新另存为 .xlsx",
+    ),
+    "bad_xls": (
+        "this old-format Office file cannot be read as an Excel (.xls) workbook (a Word document?); "
+        "open it in Excel or WPS and save it as .xlsx",
+        "无法将此旧版 Office 文件读作 Excel（.xls）工作簿（是否为 Word 文档？）；请用 Excel 或 WPS 打开后另存为 .xlsx",
+    ),
+    "no_table": ("the file holds no table", "文件中没有表格"),
+    "sheet_missing": (
+        "the workbook has no sheet {sheet}; its sheets: {sheets}",
+        "工作簿中没有名为“{sheet}”的工作表；现有工作表：{sheets}",
+    ),
+    "sheet_chosen": (
+        "read sheet {sheet}, which holds the table; not read: {others} (name another with --sheet)",
+        "已读取含有表格的工作表“{sheet}”；未读取：{others}（如需读取其他工作表，请用 --sheet 指定）",
+    ),
+    "read_as_html": (
+        "this file is an HTML page (as web systems export “.xls”), read as the table it holds",
+        "此文件是 HTML 网页（网页系统导出的“.xls”常为此格式），已按其中的表格读取",
+    ),
+    "header_below": (
+        "the column headers are in row {rows}; the {above} row(s) above (a title) are not read",
+        "表头位于第{rows}行；其上方的{above}行（标题）未读取",
+    ),
+    "section_row": (
+        "{value} is a section heading, not a record: row skipped",
+        "“{value}”是分组标题而非记录：已跳过此行",
+    ),
+    "totals_row": ("{value} is a totals row: row skipped", "“{value}”是合计行：已跳过此行"),
+    "blank_rows": ("{count} blank row(s) skipped", "已跳过{count}个空行"),
     "encoding_unknown": (
         "line {line} is neither UTF-8 nor GB18030 text; save the file as “CSV UTF-8” and try again",
         "第{line}行既不是 UTF-8 也不是 GB18030 编码的文本；请另存为“CSV UTF-8”后重试",
@@ -37,14 +69,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "文件混用了多种文字编码：第{utf8_line}行是 UTF-8，第{other_line}行却不是（像是 GBK/GB18030）；"
         "请把整个文件用同一种编码重新保存（推荐“CSV UTF-8”）",
     ),
-    "csv_malformed": ("the CSV cannot be read: {reason}", "无法解析该 CSV：{reason}"),
+    "csv_malformed": (
+        "the CSV cannot be read: a quote is not closed, or a line is cut; open it in Excel or WPS and save it again as CSV",
+        "无法解析该 CSV：有未闭合的引号或被截断的行；请用 Excel 或 WPS 打开后重新另存为 CSV",
+    ),
     "ragged_row": (
         "this row has {found} cells but the header has {expected} columns (a comma too many, or an unclosed quote?)",
         "该行有{found}个单元格，而表头只有{expected}列（多了逗号，或引号未闭合？）",
     ),
     "no_known_columns": (
-        "no column header is recognised; the first row must hold headers such as {examples}",
-        "未识别出任何列名；第一行应为表头，例如 {examples}",
+        "no column header is recognised in the first 30 rows; the table needs a header row with names such as "
+        "{examples} (or map the columns in /admin/import, or with --mapping)",
+        "前30行中未识别出任何列名；表格须有一行表头，例如 {examples}（也可在 /admin/import 或用 --mapping 指定各列含义）",
     ),
     "missing_column": ("the column {column} is missing (write one of: {headers})", "缺少“{column}”列（表头可写作：{headers}）"),
     "duplicate_column": ("this column and {other} both mean {column}; keep one", "此列与“{other}”都表示“{column}”，请只保留一列"),
@@ -66,13 +102,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_birth": ("{value} is neither a year nor a date; write it like 1985 or 1985-03-12", "“{value}”既不是年份也不是日期，请写成 1985 或 1985-03-12"),
     "future_date": ("{value} is in the future (today is {today})", "{value}晚于今天（{today}）"),
     "too_early": ("{value} is before {earliest}", "{value}早于{earliest}"),
+    "ambiguous_month": (
+        "{value} could be January or October (Excel keeps 1985.10 as the number 1985.1); write 1985-01 or 1985-10, "
+        "or format the column as text before typing",
+        "“{value}”可能是1月也可能是10月（Excel 会把 1985.10 存成数字 1985.1）；请写成 1985-01 或 1985-10，或先把该列设为文本格式再录入",
+    ),
     "bad_phone": ("{value} is not a phone number (digits, optionally +, spaces or '-')", "“{value}”不是电话号码（数字，可含 +、空格或“-”）"),
     # organisations
     "duplicate_code": ("organisation code {value} is also in row {first}", "组织代码“{value}”与第{first}行重复"),
     "own_parent": ("an organisation cannot be its own parent", "组织不能以自身为上级"),
     "unknown_parent": (
-        "parent {value} is neither in this file nor in the database",
-        "上级组织“{value}”既不在本文件中，也不在数据库中",
+        "parent {value} is neither in this file nor in the database (by code or by name); if this organisation is "
+        "the top of what you import, leave its parent empty or give a stored organisation to attach it to",
+        "上级组织“{value}”既不在本文件中，也不在数据库中（按代码和名称均未找到）；如此组织是本次导入的顶层，"
+        "请将上级留空，或填写要挂靠的已有组织",
+    ),
+    "ambiguous_parent": (
+        "parent {value} names more than one organisation ({candidates}); write the parent's code instead",
+        "上级组织“{value}”对应多个组织（{candidates}），请改填上级组织代码",
     ),
     "parent_removed": (
         "parent {value} is not in the file but lies inside the part of the tree this file replaces, so it would be removed",
@@ -123,6 +170,44 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{count} member(s) this import removes are referred to by table {table}; change those rows first",
         "本次导入将删除的成员中有{count}人仍被表 {table} 引用，请先修改这些记录",
     ),
+    "id_number_excel": (
+        "{value} is an ID number Excel has turned into a number, losing its last digits (Excel keeps 15); "
+        "nothing from this cell is used: in the source, format the column as text (or export it as text) and "
+        "re-enter or re-export the numbers",
+        "“{value}”是被 Excel 转成数字的公民身份号码，末几位已丢失（Excel 只保留15位有效数字），此单元格不予采用："
+        "请在源文件中把该列设为文本格式（或以文本导出）后重新录入或导出",
+    ),
+    "id_number_check": (
+        "{value} is not a valid ID number: its check digit (the 18th character) does not match; check the digits",
+        "“{value}”不是有效的公民身份号码：校验码（第18位）不符，请核对号码",
+    ),
+    "id_number_shape": (
+        "{value} is not an 18-character ID number (17 digits and a digit or X)",
+        "“{value}”不是18位公民身份号码（17位数字加1位数字或 X）",
+    ),
+    "duplicate_id_number": (
+        "this ID number (ending {tail}) is also in row {first}",
+        "该公民身份号码（末四位 {tail}）与第{first}行重复",
+    ),
+    "not_in_good_standing": (
+        "党籍状态 {value}: not imported (only members in good standing are counted); a stored record of this person "
+        "is removed",
+        "党籍状态为“{value}”：不导入（只统计党籍正常的党员），已存的此人记录将被删除",
+    ),
+    "ambiguous_org": (
+        "{value} names more than one organisation ({candidates}); write the organisation's code instead",
+        "“{value}”对应多个组织（{candidates}），请改填组织代码",
+    ),
+    "lost_zeros": (
+        "{value} is taken as organisation {code}: the code lost its leading zeros (Excel stored it as a number); "
+        "format the column as text to keep them",
+        "“{value}”按组织 {code} 处理：代码的前导零已丢失（Excel 将其存成了数字），请把该列设为文本格式以保留前导零",
+    ),
+    "outside_parent": (
+        "parent {value} is neither in this file nor in the database; this organisation is taken as the top of the "
+        "tree (leave the cell empty to say so)",
+        "上级组织“{value}”既不在本文件中，也不在数据库中；此组织按整棵组织树的顶层导入（如确为顶层，可将此单元格留空）",
+    ),
     # links
     "self_link": ("an organisation cannot be linked with itself", "组织不能与自身共建"),
     "duplicate_link": ("the link {a} — {b} is also in row {first}", "共建关系 {a} — {b} 与第{first}行重复"),
@@ -136,7 +221,6 @@ WHAT_ZH = {
     "a GIF image": "GIF 图片",
     "a gzip archive": "gzip 压缩包",
     "a ZIP archive": "ZIP 压缩包",
-    "an old-format Excel (.xls) or Word (.doc) file — save it as .xlsx or CSV": "旧版 Excel（.xls）或 Word（.doc）文件——请另存为 .xlsx 或 CSV",
     "binary data": "二进制数据",
 }
 KIND_ZH = {"committee": "党委", "general_branch": "党总支", "branch": "党支部", "group": "党小组"}
@@ -158,6 +242,7 @@ VOCABULARY_ZH = {
     "post": "党内职务",
     "ethnicity": "民族",
     "link kind": "共建类型",
+    "membership": "党籍状态",
 }
 RULE_ZH = {
     "nothing goes under a party group": "党小组之下不能再设组织",

@@ -64,10 +64,16 @@ def plan_roster(
 ) -> RosterPlan:
     """Compare the file's members (``parse_members``) with the stored roster."""
     rows = _keep_absent_columns(rows, stored_members, given)
+    if len(rows) and (rows["code"] == "").any():
+        rows = _codes_by_id_number(rows, stored_members)
     at = pd.Index(stored_members["code"]).get_indexer(rows["code"])
     existing = at >= 0
     new_rows = rows[~existing]
-    added = new_rows.drop(columns="row").assign(id=np.arange(stored.next_member_id, stored.next_member_id + len(new_rows)))
+    new_ids = np.arange(stored.next_member_id, stored.next_member_id + len(new_rows))
+    added = new_rows.drop(columns="row").assign(id=new_ids)
+    unnamed = (added["code"] == "").to_numpy()
+    if unnamed.any():
+        added.loc[unnamed, "code"] = [assigned_code(int(i)) for i in new_ids[unnamed]]
     old = stored_members.iloc[at[existing]].reset_index(drop=True)
     now = rows[existing].reset_index(drop=True)
     differs = np.zeros(len(now), dtype=bool)
@@ -93,6 +99,21 @@ def plan_roster(
         unchanged=int((~differs).sum()),
         kept=~in_file & ~removed,
     )
+
+
+def assigned_code(member_id: int) -> str:
+    """The member code the product gives a member imported without one (never derived from the ID number)."""
+    return f"LX-{member_id:08d}"
+
+
+def _codes_by_id_number(rows: pd.DataFrame, stored_members: pd.DataFrame) -> pd.DataFrame:
+    """Rows without a member code take the code of the stored member with the same ID number (by its keyed hash)."""
+    known = stored_members[stored_members["id_hash"] != ""]
+    code_of = dict(zip(known["id_hash"].tolist(), known["code"].tolist()))
+    rows = rows.copy()
+    blank = (rows["code"] == "").to_numpy()
+    rows.loc[blank, "code"] = [code_of.get(h, "") for h in rows["id_hash"].to_numpy()[blank]]
+    return rows
 
 
 def _codes(tree: TreePlan, org_ids: np.ndarray) -> list[str]:

@@ -1,4 +1,5 @@
-"""What a file is before pandas sees it: CSV (and in which encoding) or an Excel workbook.
+"""What a file is before pandas sees it: CSV (and in which encoding), an Excel workbook (.xlsx or old .xls),
+or an HTML page with a table (what web systems export and name .xls).
 
 Looking first keeps bad files cheap and their messages clear: a PDF, an
 image, an old ``.xls`` or 100 MB of random bytes is named in one line after
@@ -33,21 +34,23 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
     (b"\x1f\x8b", "a gzip archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-format Excel (.xls) or Word (.doc) file — save it as .xlsx or CSV"),
 )
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old Office files: .xls (read by calamine), .doc (refused when read)
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<table", b"<meta", b"<head", b"<?xml")
 
 
 class FileRejected(Exception):
-    """The file cannot be read as a table at all; ``problem`` says why."""
+    """The file cannot be read as a table; ``problems`` say why (the first is the reason, the rest come with it)."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *more: Problem) -> None:
         super().__init__(problem.text())
         self.problem = problem
+        self.problems = [problem, *more]
 
 
 @dataclass(frozen=True)
 class Sniffed:
-    format: Literal["csv", "xlsx"]
+    format: Literal["csv", "xlsx", "xls", "html"]
     encoding: str | None = None  # a Python codec name, for CSV
     delimiter: str = ","
 
@@ -69,6 +72,8 @@ def sniff(path: Path, label: str) -> Sniffed:
         if _is_workbook(path):
             return Sniffed("xlsx")
         raise reject("not_a_table", what="a ZIP archive")
+    if head.startswith(OLE):
+        return Sniffed("xls")
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
             raise reject("not_a_table", what=what)
@@ -82,7 +87,15 @@ def sniff(path: Path, label: str) -> Sniffed:
         encoding = "utf-8"
     else:
         encoding = _detect_encoding(path, label)
-    return Sniffed("csv", encoding, _delimiter(head.decode(encoding.replace("-sig", ""), errors="ignore")))
+    text = head.decode(encoding.replace("-sig", ""), errors="ignore")
+    if _is_html(text):
+        return Sniffed("html", encoding)
+    return Sniffed("csv", encoding, _delimiter(text))
+
+
+def _is_html(text: str) -> bool:
+    start = text.lstrip("\ufeff \t\r\n")[:200].lower().encode()
+    return start.startswith(_HTML_STARTS) and "<table" in text.lower()
 
 
 def settle_encoding(path: Path, label: str, sniffed: Sniffed) -> Sniffed:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, case, func, inspect, select
 from dashboard.store.models import Event, Member, Organisation, OrgLink, Token
 
 MEMBER_FIELDS = ("code", "name", "org_id", "stage", "gender", "ethnicity", "birth_year", "education", "occupation",
-                 "post", "join_date", "phone")
+                 "post", "join_date", "phone", "id_hash", "id_tail")
 CATEGORICAL_FIELDS = ("stage", "gender", "ethnicity", "education", "occupation", "post", "join_date")
 FETCH_ROWS = 200_000
 # Tables whose references to organisations and members an import rewrites itself.
@@ -167,6 +167,8 @@ def _member_frame(frame: pd.DataFrame) -> pd.DataFrame:
         "org_id": frame["org_id"].astype("int64"),
         "birth_year": frame["birth_year"].astype("int64"),
         "phone": frame["phone"].fillna("").astype(str),
+        "id_hash": frame["id_hash"].fillna("").astype(str),
+        "id_tail": frame["id_tail"].fillna("").astype(str),
     })
     for column in CATEGORICAL_FIELDS:
         values = frame[column].astype("category")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +22,15 @@ from dashboard.transfer.importer.read import Table
 from dashboard.transfer.importer.vocab import Vocabulary
 
 CODE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}"
-PHONE_PATTERN = r"\+?[0-9][0-9 \-]{4,18}[0-9]"
+PHONE_PATTERN = r"\+?[0-9]{5,20}"  # as stored: spaces, '-' and brackets taken out first (see phones)
 REGION_PATTERN = r"[0-9]{6}"
-_DATE_SEPARATORS = re.compile(r"[/.年月]")
-_DAY_MARK = re.compile(r"日$")
+_PHONE_SPACING = re.compile(r"[\s\-()]")
 _EIGHT_DIGITS = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# 2019-07-01, 2019/7/1, 2019.07.01, 2019年7月1日 — and year-months: 2019-07, 2019.7, 2019年7月
+_DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?|\s*月?)$")
+# Excel's day numbers (1900 date system) written out as numbers: 10000 is 1927-05-18, 73415 is 2100-12-31.
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_SERIALS = range(10000, 73416)
 
 
 def cells(table: Table, key: str) -> pd.Series:
@@ -79,19 +84,41 @@ def vocabulary_values(column: pd.Series, vocabulary: Vocabulary) -> tuple[np.nda
 
 
 def parse_date(text: str) -> dt.date | None:
-    """2019-07-01, 2019/7/1, 2019.07.01, 2019年7月1日, 20190701 (and an Excel cell's ``2019-07-01 00:00:00``)."""
-    text = text.strip().removesuffix(" 00:00:00")
-    match = _EIGHT_DIGITS.match(text)
-    if match:
-        text = "-".join(match.groups())
-    text = _DAY_MARK.sub("", _DATE_SEPARATORS.sub("-", text))
-    parts = text.split("-")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+    """A date written as people and Excel write them (see _DATE_PARTS; also 20190701, an Excel cell's
+    ``2019-07-01 00:00:00``, an Excel day number such as 29527, full-width digits). A year-month is its month's
+    first day — ``month_only`` tells them apart."""
+    text = unicodedata.normalize("NFKC", text).strip().removesuffix(" 00:00:00")
+    if text.isdigit() and len(text) == 5:
+        return EXCEL_EPOCH + dt.timedelta(days=int(text)) if int(text) in EXCEL_SERIALS else None
+    match = _EIGHT_DIGITS.match(text) or _DATE_PARTS.match(text)
+    if match is None:
         return None
+    year, month, day = match.groups()
     try:
-        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+        return dt.date(int(year), int(month), int(day or 1))
     except ValueError:
         return None
+
+
+def month_only(text: str) -> bool:
+    """Whether a date cell gives a year and month but no day (1985.03, 1985年3月)."""
+    match = _DATE_PARTS.match(unicodedata.normalize("NFKC", text).strip())
+    return match is not None and match.group(3) is None
+
+
+def ambiguous_month(text: str) -> bool:
+    """1985.1 — January, or October typed as a number (Excel keeps 1985.10 as 1985.1)?"""
+    return re.fullmatch(r"\d{4}\.1", unicodedata.normalize("NFKC", text).strip()) is not None
+
+
+def phones(column: pd.Series) -> pd.Series:
+    """Phone numbers as stored: full-width digits made ASCII, spaces, '-' and brackets taken out
+    (a column already in that form is returned as it is, after one scan)."""
+    values = column.tolist()
+    if re.fullmatch(r"[0-9+\n]*", "\n".join(values)):
+        return column
+    return pd.Series([_PHONE_SPACING.sub("", unicodedata.normalize("NFKC", v)) for v in values], index=column.index,
+                     dtype=object)
 
 
 def dates(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

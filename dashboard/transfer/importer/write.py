@@ -39,7 +39,9 @@ from dashboard.transfer.importer.plan import ImportPlan
 from dashboard.transfer.importer.roster import Move
 
 MEMBER_BLOCK = 50_000
-NULLABLE_MEMBER_TEXT = ("post", "join_date", "phone")
+# The roster's columns as the importer writes them: the seed's, and the ID number's keyed hash and last four.
+IMPORT_MEMBER_COLUMNS = (*MEMBER_COLUMNS, "id_hash", "id_tail")
+NULLABLE_MEMBER_TEXT = ("post", "join_date", "phone", "id_hash", "id_tail")
 TRANSFER_REASON = "roster import"
 
 Progress = Callable[[float], None]
@@ -88,11 +90,11 @@ def write_plan(engine: Engine, plan: ImportPlan, progress: Progress | None = Non
         step("organisations_changed", len(tree.changed))
         for start in range(0, len(roster.added), MEMBER_BLOCK):
             block = roster.added.iloc[start : start + MEMBER_BLOCK]
-            writer.write("members", MEMBER_COLUMNS, _member_rows(block))
+            writer.write("members", IMPORT_MEMBER_COLUMNS, _member_rows(block))
             step("members_added", len(block))
         changed = _member_rows(roster.changed)
         sql.many(
-            "UPDATE members SET " + ", ".join(f"{c}=?" for c in MEMBER_COLUMNS[1:]) + " WHERE id=?",
+            "UPDATE members SET " + ", ".join(f"{c}=?" for c in IMPORT_MEMBER_COLUMNS[1:]) + " WHERE id=?",
             [(*row[1:], row[0]) for row in changed.tolist()],
         )
         step("members_changed", len(changed))
@@ -162,9 +164,9 @@ class _Statements:
 
 
 def _member_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Members as a 2-D object array in bulk_write.MEMBER_COLUMNS order, NULL for empty optional text."""
-    out = np.empty((len(frame), len(MEMBER_COLUMNS)), dtype=object)
-    for i, column in enumerate(MEMBER_COLUMNS):
+    """Members as a 2-D object array in IMPORT_MEMBER_COLUMNS order, NULL for empty optional text."""
+    out = np.empty((len(frame), len(IMPORT_MEMBER_COLUMNS)), dtype=object)
+    for i, column in enumerate(IMPORT_MEMBER_COLUMNS):
         values = frame[column].to_numpy(dtype=object)
         if column in NULLABLE_MEMBER_TEXT:
             values = np.where(values == "", None, values)
