@@ -115,14 +115,14 @@ def claim_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def prepare_store(settings: Settings) -> Runtime:
+def prepare_store(settings: Settings, regions: RegionMap | None = None) -> Runtime:
     engine = open_store(settings.database_url)
     if org_count(engine) == 0:
         log.info("empty database: seeding a demo organisation of %s members", f"{settings.demo_members:,}")
         summary = seed_demo(engine, members=settings.demo_members, seed=1, force=False, progress=True)
         log.info("seeded %s", summary)
     announce_first_admin(engine, settings)
-    return Runtime.start(settings, engine)
+    return Runtime.start(settings, engine, regions)
 
 
 def announce_first_admin(engine: Engine, settings: Settings) -> None:
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     try:
         sock = claim_port(settings.host, settings.port)
         regions = load_regions(settings.regions_file, settings.region_property)
-        runtime = prepare_store(settings)
+        runtime = prepare_store(settings, regions)
     except (StartError, StoreError, RegionFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

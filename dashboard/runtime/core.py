@@ -3,6 +3,14 @@
 Like Home Assistant's ``core``: the single object that owns where events and
 state live. The web layer (``dashboard.api.app``, the Dash app) reaches it as
 ``request.app.state.runtime`` and never opens storage on its own.
+
+The concurrency contract (docs/live.md, "Threads and the event loop"): the
+Runtime owns everything long-lived — the frame sections of every view (the
+map's, the topology's), the reload listeners — and wires all of it in
+``start``, so a Runtime without any Dash view is complete. Views only read
+it. Coroutines and ``@event_loop_only`` functions run on the event loop;
+bus subscribers (the aggregator feed, the publisher's intake) run on the
+bus's delivery thread and the frame tick on a worker thread, never on the loop.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from dashboard.live.aggregator import Aggregator
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
 from dashboard.live.bus import Bus, InProcessBus
 from dashboard.live.publisher import FramePublisher
+from dashboard.map.frames import MapFrames
+from dashboard.map.regions import RegionMap, load_regions
 from dashboard.settings import Settings
 from dashboard.store.engine import open_store
 from dashboard.store.names import MemberDirectory
@@ -94,13 +104,19 @@ class Runtime:
     publisher: FramePublisher
     signer: ScopeSigner
     topology: Topology
+    regions: RegionMap
     started_at: float = field(default_factory=time.time)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
     @classmethod
-    def start(cls, settings: Settings, engine: Engine | None = None) -> Runtime:
-        """Open the store, load the tree, rebuild the live state from the store, wire the bus."""
+    def start(cls, settings: Settings, engine: Engine | None = None, regions: RegionMap | None = None) -> Runtime:
+        """Open the store, load the tree, rebuild the live state from the store, wire the bus and every frame section.
+
+        ``regions`` are the map's boundaries (read from ``settings.regions_file``
+        when not given; RegionFileError if that file is unusable).
+        """
+        regions = regions or load_regions(settings.regions_file, settings.region_property)
         engine = engine or open_store(settings.database_url)
         tree = OrgTree.load(engine)
         for problem in tree.problems:
@@ -114,8 +130,9 @@ class Runtime:
         ingestor = Ingestor(engine, tree, bus)
         publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
         topology = Topology.start(engine, tree, aggregator)
-        publisher.sections.extend(topology_sections(topology))
-        return cls(
+        map_frames = MapFrames(tree, aggregator, regions, publisher.notices)
+        publisher.sections.extend([*map_frames.sections, *topology_sections(topology)])
+        runtime = cls(
             settings=settings,
             engine=engine,
             tree=tree,
@@ -128,7 +145,11 @@ class Runtime:
             publisher=publisher,
             signer=ScopeSigner(load_signing_key()),
             topology=topology,
+            regions=regions,
         )
+        runtime.on_reload(map_frames.rebind)
+        runtime.on_reload(topology.rebind)
+        return runtime
 
     def on_reload(self, listener: ReloadListener) -> None:
         """Call ``listener(tree, aggregator)`` after every reload (for parts that keep their own references)."""
@@ -163,9 +184,7 @@ class Runtime:
             self.feed.switch(aggregator, replayed_seq)
             self.tree, self.aggregator = tree, aggregator
             self.ingestor.tree = tree
-            self.publisher.tree, self.publisher.aggregator = tree, aggregator
-            for scope in [s for s in self.publisher.channels if s.org_id not in tree]:
-                del self.publisher.channels[scope]  # its organisation is gone: no more frames to build for it
+            self.publisher.rebind(tree, aggregator)
             self.access = Access(self.engine, tree, self.settings, self.audit)  # scopes resolve in the new tree
             for listener in self._reload_listeners:
                 listener(tree, aggregator)
@@ -175,4 +194,5 @@ class Runtime:
         self.topology.close()
         self.publisher.close()
         self.ingestor.close()
+        self.bus.close()
         self.engine.dispose()
