@@ -13,6 +13,7 @@ import contextlib
 import errno
 import gc
 import logging
+import os
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -30,6 +31,7 @@ from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
 from dashboard.demo.seed import seed_demo
+from dashboard.live.redis_bus import BusUnavailable, check_redis
 from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime.core import Runtime
 from dashboard.runtime.demo_feed import LiveSimulator
@@ -55,6 +57,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--exhibition", action="store_true", help="exhibition mode: public level, self-running show")
     p.add_argument("--regions", type=Path, default=None, help="your own region boundaries (GeoJSON)")
     p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
+    p.add_argument("--redis-url", default=os.environ.get("LIANXIN_REDIS_URL") or None,
+                   help="Redis for a cluster: processes on one database share one live state (docs/scale.md)")
     p.add_argument("--demo-members", type=int, default=50_000, help="size of the demo seeded into an empty database")
     p.add_argument(
         "--no-ws-compression", action="store_true",
@@ -93,6 +97,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         ingest_frames_per_s=a.ingest_rate_limit,
         ws_idle_timeout_s=a.ws_idle_timeout,
         ws_compression=not a.no_ws_compression,
+        redis_url=a.redis_url,
     )
 
 
@@ -194,7 +199,7 @@ def harden(app: Dash, settings: Settings) -> SecurityMiddleware:
 def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(runtime.publisher.run())]
+        tasks = [asyncio.create_task(task) for task in runtime.background()]
         if runtime.settings.simulate:
             tasks.append(asyncio.create_task(LiveSimulator(runtime, rate=runtime.settings.simulate_rate, seed=None).run()))
         try:
@@ -213,9 +218,11 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     settings = parse_args(argv)
     try:
         sock = claim_port(settings.host, settings.port)
+        if settings.redis_url:
+            check_redis(settings.redis_url)  # before any seeding: a wrong --redis-url is one line, at once
         regions = load_regions(settings.regions_file, settings.region_property)
         runtime = prepare_store(settings, regions)
-    except (StartError, StoreError, RegionFileError) as exc:
+    except (StartError, StoreError, RegionFileError, BusUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     warn_unknown_regions(regions, runtime)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ from dashboard.live.aggregator import Aggregator
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
 from dashboard.live.bus import Bus, InProcessBus
 from dashboard.live.publisher import FramePublisher
+from dashboard.live.redis_bus import RedisBus
 from dashboard.map.frames import MapFrames
 from dashboard.map.regions import RegionMap, load_regions
 from dashboard.settings import Settings
@@ -46,6 +48,37 @@ from dashboard.topology.service import Topology
 log = logging.getLogger(__name__)
 
 ReloadListener = Callable[[OrgTree, Aggregator], None]
+# A cluster's bus is told the seqs of the newest events a replay counted, so that it
+# neither counts them again nor misses one committed late below them.
+PRIMED_SEQS = 50_000
+
+
+@dataclass
+class Replay:
+    """An aggregator rebuilt from the store, with the last seq it counted and the newest seqs."""
+
+    aggregator: Aggregator
+    last_seq: int
+    newest: deque[int]
+
+
+def replay_store(engine: Engine, tree: OrgTree, tz: ZoneInfo) -> Replay:
+    """Members from the members table, then every stored event in seq order. Blocking: seconds per million events."""
+    aggregator = Aggregator(tree, tz=tz)
+    aggregator.upsert_members(read_members(engine))
+    replay = Replay(aggregator, 0, deque(maxlen=PRIMED_SEQS))
+    for batch in iter_stored_events(engine):
+        aggregator.apply(batch)
+        replay.last_seq = batch[-1].seq
+        replay.newest.extend(e.seq for e in batch)
+    return replay
+
+
+def open_bus(settings: Settings, engine: Engine) -> Bus:
+    """In-process without ``redis_url``; else the cluster's Redis bus (BusUnavailable names what is wrong)."""
+    if not settings.redis_url:
+        return InProcessBus()
+    return RedisBus.connect(settings.redis_url, settings.database_url, engine)
 
 
 class AggregatorFeed:
@@ -122,8 +155,11 @@ class Runtime:
         for problem in tree.problems:
             log.warning("organisation tree: %s", problem)
         tz = ZoneInfo(settings.timezone)
-        aggregator = Aggregator.rebuild(engine, tree, tz=tz)
-        bus = InProcessBus()
+        bus = open_bus(settings, engine)  # before the replay: a cluster reads the stream from here on
+        replay = replay_store(engine, tree, tz)
+        aggregator = replay.aggregator
+        if isinstance(bus, RedisBus):
+            bus.primed(replay.newest[0] - 1 if replay.newest else 0, list(replay.newest))
         audit = AuditLog(engine)
         feed = AggregatorFeed(aggregator)
         bus.subscribe(feed)
@@ -171,12 +207,8 @@ class Runtime:
                 log.warning("organisation tree: %s", problem)
             self.feed.hold()
             try:
-                aggregator = Aggregator(tree, tz=ZoneInfo(self.settings.timezone))
-                aggregator.upsert_members(read_members(self.engine))
-                replayed_seq = 0
-                for batch in iter_stored_events(self.engine):
-                    aggregator.apply(batch)
-                    replayed_seq = batch[-1].seq
+                replay = replay_store(self.engine, tree, ZoneInfo(self.settings.timezone))
+                aggregator, replayed_seq = replay.aggregator, replay.last_seq
                 self.ingestor.reload_members()
             except BaseException:
                 self.feed.drop()
@@ -189,6 +221,13 @@ class Runtime:
             for listener in self._reload_listeners:
                 listener(tree, aggregator)
         log.info("live state reloaded: %d organisations", len(tree))
+
+    def background(self) -> list[Coroutine[None, None, None]]:
+        """The long-lived tasks to run on the server's event loop: the frame tick, and a cluster's stream reader."""
+        tasks = [self.publisher.run()]
+        if isinstance(self.bus, RedisBus):
+            tasks.append(self.bus.run())
+        return tasks
 
     def close(self) -> None:
         self.topology.close()
