@@ -36,7 +36,8 @@ from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unkn
 from dashboard.runtime.core import Runtime
 from dashboard.runtime.demo_feed import LiveSimulator
 from dashboard.settings import Settings
-from dashboard.store.engine import DEFAULT_DATABASE_URL, StoreError, open_store, org_count
+from dashboard.store.engine import DEFAULT_DATABASE_URL, StoreError, make_engine, migrate, org_count
+from dashboard.store.lease import StoreLease
 from layouts.i18n import t
 
 ROOT = Path(__file__).resolve().parent
@@ -121,13 +122,18 @@ def claim_port(host: str, port: int) -> socket.socket:
 
 
 def prepare_store(settings: Settings, regions: RegionMap | None = None) -> Runtime:
-    engine = open_store(settings.database_url)
+    engine = make_engine(settings.database_url)
+    role = "a Lianxin cluster member" if settings.redis_url else "Lianxin"
+    lease = StoreLease.claim(engine, f"{role} at {settings.host}:{settings.port} (pid {os.getpid()})", cluster=bool(settings.redis_url))
+    migrate(engine)  # after the lease: never migrate a database another process serves alone
     if org_count(engine) == 0:
         log.info("empty database: seeding a demo organisation of %s members", f"{settings.demo_members:,}")
         summary = seed_demo(engine, members=settings.demo_members, seed=1, force=False, progress=True)
         log.info("seeded %s", summary)
     announce_first_admin(engine, settings)
-    return Runtime.start(settings, engine, regions)
+    runtime = Runtime.start(settings, engine, regions)
+    runtime.lease = lease
+    return runtime
 
 
 def announce_first_admin(engine: Engine, settings: Settings) -> None:

@@ -40,6 +40,7 @@ from dashboard.map.frames import MapFrames
 from dashboard.map.regions import RegionMap, load_regions
 from dashboard.settings import Settings
 from dashboard.store.engine import open_store
+from dashboard.store.lease import StoreLease
 from dashboard.store.names import MemberDirectory
 from dashboard.store.tree import OrgTree
 from dashboard.topology.frames import topology_sections
@@ -139,6 +140,7 @@ class Runtime:
     topology: Topology
     regions: RegionMap
     started_at: float = field(default_factory=time.time)
+    lease: StoreLease | None = None  # this process's claim on the database (dashboard/store/lease.py)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
@@ -234,4 +236,6 @@ class Runtime:
         self.publisher.close()
         self.ingestor.close()
         self.bus.close()
+        if self.lease is not None:
+            self.lease.release()
         self.engine.dispose()
