@@ -13,6 +13,7 @@ import contextlib
 import errno
 import gc
 import logging
+import os
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -31,11 +32,13 @@ from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
 from dashboard.demo.history import DETAIL_DAYS_AT_START, MAX_HISTORY_DAYS, default_history_days
 from dashboard.demo.seed import seed_demo
+from dashboard.live.redis_bus import BusUnavailable, check_redis
 from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime.core import Runtime
 from dashboard.runtime.demo_feed import LiveSimulator
 from dashboard.settings import Settings
-from dashboard.store.engine import DEFAULT_DATABASE_URL, StoreError, open_store, org_count
+from dashboard.store.engine import DEFAULT_DATABASE_URL, StoreError, make_engine, migrate, org_count
+from dashboard.store.lease import StoreLease
 from layouts.i18n import t
 
 ROOT = Path(__file__).resolve().parent
@@ -56,6 +59,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--exhibition", action="store_true", help="exhibition mode: public level, self-running show")
     p.add_argument("--regions", type=Path, default=None, help="your own region boundaries (GeoJSON)")
     p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
+    p.add_argument("--redis-url", default=os.environ.get("LIANXIN_REDIS_URL") or None,
+                   help="Redis for a cluster: processes on one database share one live state (docs/scale.md)")
     p.add_argument("--demo-members", type=int, default=50_000, help="size of the demo seeded into an empty database")
     p.add_argument(
         "--history-days", type=int, default=None,
@@ -102,6 +107,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         ingest_frames_per_s=a.ingest_rate_limit,
         ws_idle_timeout_s=a.ws_idle_timeout,
         ws_compression=not a.no_ws_compression,
+        redis_url=a.redis_url,
     )
 
 
@@ -124,8 +130,11 @@ def claim_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def prepare_store(settings: Settings) -> Runtime:
-    engine = open_store(settings.database_url)
+def prepare_store(settings: Settings, regions: RegionMap | None = None) -> Runtime:
+    engine = make_engine(settings.database_url)
+    role = "a Lianxin cluster member" if settings.redis_url else "Lianxin"
+    lease = StoreLease.claim(engine, f"{role} at {settings.host}:{settings.port} (pid {os.getpid()})", cluster=bool(settings.redis_url))
+    migrate(engine)  # after the lease: never migrate a database another process serves alone
     if org_count(engine) == 0:
         log.info("empty database: seeding a demo organisation of %s members", f"{settings.demo_members:,}")
         days = settings.demo_history_days
@@ -135,7 +144,9 @@ def prepare_store(settings: Settings) -> Runtime:
         )
         log.info("seeded %s", summary)
     announce_first_admin(engine, settings)
-    return Runtime.start(settings, engine)
+    runtime = Runtime.start(settings, engine, regions)
+    runtime.lease = lease
+    return runtime
 
 
 def announce_first_admin(engine: Engine, settings: Settings) -> None:
@@ -211,7 +222,7 @@ def harden(app: Dash, settings: Settings) -> SecurityMiddleware:
 def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(runtime.publisher.run())]
+        tasks = [asyncio.create_task(task) for task in runtime.background()]
         if runtime.settings.simulate:
             tasks.append(asyncio.create_task(LiveSimulator(runtime, rate=runtime.settings.simulate_rate, seed=None).run()))
         try:
@@ -230,9 +241,11 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     settings = parse_args(argv)
     try:
         sock = claim_port(settings.host, settings.port)
+        if settings.redis_url:
+            check_redis(settings.redis_url)  # before any seeding: a wrong --redis-url is one line, at once
         regions = load_regions(settings.regions_file, settings.region_property)
-        runtime = prepare_store(settings)
-    except (StartError, StoreError, RegionFileError) as exc:
+        runtime = prepare_store(settings, regions)
+    except (StartError, StoreError, RegionFileError, BusUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     warn_unknown_regions(regions, runtime)

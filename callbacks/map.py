@@ -1,7 +1,7 @@
 """The map page (``/map``) and its drill-down; ``scope_map_figure`` also draws the wall's map panel.
 
 The page is rendered once with the scope's region KPIs; the live frames
-(dashboard/map/frames.py, whose sections ``register`` hands to the publisher
+(dashboard/map/frames.py, whose sections the Runtime hands to the publisher
 for every screen — the wall's map panel too) then recolour it and draw on it
 in the browser (assets/map.js). A click on a region sets the ``map-drill`` store; the
 callback here answers with that region's organisations for the page's own
@@ -18,7 +18,6 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot
 from dashboard.access.scopes import Scope
-from dashboard.map.frames import MapFrames
 from dashboard.map.view import DEFAULT_KPI, MAP_KPIS, drill_down, region_kpis
 from layouts.i18n import normalise_lang, t
 from layouts.map import drill_hint, drill_panel, map_page, orgs_for_client, region_figure
@@ -42,9 +41,6 @@ def map_view(ctx: ViewContext, lang: str, org: str | None, kpi: str | None, quer
 
 def register(ctx: ViewContext) -> None:
     runtime = ctx.runtime
-    frames = MapFrames(runtime.tree, runtime.aggregator, ctx.regions, runtime.publisher.notices)
-    runtime.publisher.sections.extend(frames.sections)
-    runtime.on_reload(frames.rebind)
 
     def layout(lang: str | None = None, org: str | None = None, kpi: str | None = None, **query: Any) -> html.Div:
         return map_view(ctx, normalise_lang(lang), org, kpi, query)

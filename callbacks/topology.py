@@ -132,7 +132,6 @@ def topology_view_page(view: ViewContext, lang: str, org: str | None, query: dic
 
 def register(view: ViewContext) -> None:
     topology, signer = view.runtime.topology, view.runtime.signer
-    view.runtime.on_reload(topology.rebind)
 
     def page_scope_of(meta: Any) -> tuple[Scope, int, str] | None:
         """The scope in the page's signed ticket, while the token or session it was granted by holds."""

@@ -38,3 +38,5 @@ class Settings:
     ws_compression: bool = True
     ingest_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_INGEST_TOKEN") or None)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)
+    # A cluster (docs/scale.md): processes on one database sharing one live state through this Redis.
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_REDIS_URL") or None)

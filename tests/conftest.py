@@ -1,8 +1,7 @@
 """Shared fixtures: a live Lianxin server in a subprocess, PostgreSQL, headless Chromium.
 
 Tests talk to real parts: ``python app.py`` on a free port with a real SQLite
-file, the PostgreSQL of this machine (Redis is not used yet: the Redis bus
-is not built), Debian's Chromium driven by
+file, the PostgreSQL and Redis of this machine, Debian's Chromium driven by
 Playwright. Tests that need a service skip with the reason when it is absent,
 unless ``LIANXIN_REQUIRE_SERVICES=1`` (CI), where they fail instead.
 """
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_INGEST_TOKEN = "test-ingest-" + uuid.uuid4().hex
 TEST_ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
 POSTGRES_URL = os.environ.get("LIANXIN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LIANXIN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("LIANXIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -166,6 +166,21 @@ def postgres_url() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis of this machine (LIANXIN_TEST_REDIS); others use it too, so each test keeps to keys of its own."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        skip_or_fail(f"Redis not reachable at {REDIS_URL}: {str(exc).splitlines()[0]}")
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 def wait_until(page: Any, expression: str, timeout_s: float = 30) -> None:

@@ -607,7 +607,7 @@ class Ingestor:
             self._fail(jobs, IngestUnavailable(f"the events could not be stored ({reason}); none were kept — send the frame again"))
         else:
             try:
-                self._bus.publish(sorted(itertools.chain.from_iterable(fresh), key=attrgetter("seq")))
+                await self._bus.async_publish(sorted(itertools.chain.from_iterable(fresh), key=attrgetter("seq")))
             except Exception:
                 log.exception("publishing %d stored events failed; they are stored and will count after a restart", size)
             for job, new in zip(jobs, fresh):

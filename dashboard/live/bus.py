@@ -1,17 +1,23 @@
 """The event bus between the pipeline and its consumers.
 
-Ingest publishes each durably committed batch; the aggregator (and later the
-frame publisher) subscribe. The in-process bus delivers synchronously, in
-publish order, on the publisher's thread or loop. A Redis implementation
-(Streams) will take the same interface, so nothing outside this module may
-assume one process.
+Ingest publishes each durably committed batch with ``await bus.async_publish``;
+the aggregator and the frame publisher subscribe. The interface is async so
+that a network bus (dashboard/live/redis_bus.py) never blocks the event loop.
+
+The in-process bus delivers each batch to every subscriber, in publish order,
+on one delivery thread of its own — never on the event loop, so a consumer
+that waits for a lock (the aggregator during its midnight recount) holds up
+neither screens nor other requests. ``async_publish`` returns once every
+subscriber has taken the batch, so an acknowledged event is already counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from dashboard.domain.events import StoredEvent
@@ -22,21 +28,30 @@ Handler = Callable[[Sequence[StoredEvent]], None]
 
 
 class Bus(Protocol):
-    def publish(self, events: Sequence[StoredEvent]) -> None:
-        """Deliver a committed batch to every subscriber, in order."""
+    async def async_publish(self, events: Sequence[StoredEvent]) -> None:
+        """Deliver a committed batch to every subscriber, in order (runs on the event loop)."""
 
     def subscribe(self, handler: Handler) -> Callable[[], None]:
-        """Register ``handler``; returns a function that unsubscribes it."""
+        """Register ``handler`` (called off the event loop); returns a function that unsubscribes it."""
+
+    def close(self) -> None:
+        """Stop delivering."""
 
 
 class InProcessBus:
-    """Delivers to subscribers in the publishing thread; one batch at a time."""
+    """Delivers to subscribers on one delivery thread, one batch at a time, in publish order."""
 
     def __init__(self) -> None:
         self._handlers: list[Handler] = []
         self._lock = threading.Lock()
+        self._delivery = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bus-delivery")
+
+    async def async_publish(self, events: Sequence[StoredEvent]) -> None:
+        if events:
+            await asyncio.get_running_loop().run_in_executor(self._delivery, self.publish, events)
 
     def publish(self, events: Sequence[StoredEvent]) -> None:
+        """Deliver in the calling thread (tests, and callers already off the loop)."""
         if not events:
             return
         with self._lock:
@@ -56,3 +71,6 @@ class InProcessBus:
                     self._handlers.remove(handler)
 
         return unsubscribe
+
+    def close(self) -> None:
+        self._delivery.shutdown(wait=True)

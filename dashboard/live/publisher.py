@@ -11,6 +11,13 @@ for the next frame it gets every key that changed after that number — one
 frame that merges all it missed. So a slow or stalled screen skips to the
 latest state, never queues frames, and costs no memory while it lags; a new
 or reconnecting screen (sequence 0) gets the full state of its scope.
+
+Threads: bus delivery (``_on_events``, off the loop), the tick (a worker
+thread) and the screens (the event loop) share this object. The recent
+events and the notices change only under ``_lock`` and are read as copies
+taken under it; sequence numbers come from ``_next_seq`` under its own lock;
+the channels' map is changed under ``_channels_lock``; waking screens is
+``@event_loop_only``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from dashboard.access.scopes import Scope, mask_snapshot
 from dashboard.domain.events import StoredEvent
 from dashboard.live.aggregator import Aggregator
 from dashboard.live.bus import Bus
+from dashboard.live.loop import event_loop_only
 from dashboard.store.names import MemberDirectory
 from dashboard.store.tree import OrgTree
 
@@ -146,6 +154,8 @@ class FramePublisher:
         self.notices: dict[int, Notice] = {}
         self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
         self._lock = threading.Lock()
+        self._seq_lock = threading.Lock()
+        self._channels_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._kick: asyncio.Event | None = None
         # Smoothed milliseconds per tick and per section, for /api/health and the admin page.
@@ -176,22 +186,40 @@ class FramePublisher:
 
     def attach(self, scope: Scope) -> Channel:
         """A screen joins ``scope``; the channel is created (with its full state) on first use."""
-        channel = self.channels.get(scope)
-        if channel is None:
-            channel = Channel(scope)
-            self.seq += 1
-            channel.update({**self._scope_values(scope), **self._section_values(scope, set(), ())}, self.seq)
-            self.channels[scope] = channel
-        channel.screens += 1
+        with self._channels_lock:
+            channel = self.channels.get(scope)
+            if channel is not None:
+                channel.screens += 1
+                return channel
+        fresh = Channel(scope)
+        fresh.update({**self._scope_values(scope), **self._section_values(scope, set(), ())}, self._next_seq())
+        with self._channels_lock:
+            channel = self.channels.setdefault(scope, fresh)  # another screen may have made it meanwhile
+            channel.screens += 1
         return channel
 
     def detach(self, channel: Channel) -> None:
-        channel.screens -= 1
-        if channel.screens <= 0:
-            self.channels.pop(channel.scope, None)
+        with self._channels_lock:
+            channel.screens -= 1
+            if channel.screens <= 0 and self.channels.get(channel.scope) is channel:
+                del self.channels[channel.scope]
+
+    def rebind(self, tree: OrgTree, aggregator: Aggregator) -> None:
+        """Take a reloaded tree and aggregator; channels of organisations no longer in the tree end."""
+        self.tree, self.aggregator = tree, aggregator
+        with self._channels_lock:
+            for scope in [s for s in self.channels if s.org_id not in tree]:
+                del self.channels[scope]
+
+    def _next_seq(self) -> int:
+        """The next frame sequence number (the tick thread and attaching screens both take them)."""
+        with self._seq_lock:
+            self.seq += 1
+            return self.seq
 
     def screen_count(self) -> int:
-        return sum(c.screens for c in list(self.channels.values()))
+        with self._channels_lock:
+            return sum(c.screens for c in self.channels.values())
 
     async def next_frame(self, channel: Channel, after: int, heartbeat_s: float = HEARTBEAT_S) -> dict[str, Any]:
         """The next frame for a screen that has taken ``after``; a heartbeat if nothing changes."""
@@ -216,10 +244,7 @@ class FramePublisher:
             started = time.monotonic()
             self._kick.clear()
             try:
-                woken = await asyncio.to_thread(self.tick)
-                for channel in woken:
-                    channel.wake.set()
-                    channel.wake = asyncio.Event()
+                self._async_wake(await asyncio.to_thread(self.tick))
             except Exception:
                 log.exception("frame tick failed; the next tick goes on")
             elapsed = time.monotonic() - started
@@ -228,6 +253,13 @@ class FramePublisher:
                 await asyncio.wait_for(self._kick.wait(), max(0.0, self.period - elapsed))
             except TimeoutError:
                 pass
+
+    @event_loop_only
+    def _async_wake(self, channels: list[Channel]) -> None:
+        """Wake the screens waiting on ``channels`` (asyncio events: loop only)."""
+        for channel in channels:
+            channel.wake.set()
+            channel.wake = asyncio.Event()
 
     def tick(self) -> list[Channel]:
         """Update every channel touched since the last tick; returns the channels to wake."""
@@ -241,15 +273,17 @@ class FramePublisher:
             new_notice_orgs = {ev.org_id for ev in recent if ev.type == "notice"}
         self.aggregator.tick()  # time passes without events too: windows expire, days roll over
         changed_orgs = self.aggregator.drain_changed()
-        self.seq += 1
+        seq = self._next_seq()
         woken = []
-        for channel in list(self.channels.values()):
+        with self._channels_lock:
+            channels = list(self.channels.values())
+        for channel in channels:
             scope = channel.scope
             touched = False
             if scope.org_id in changed_orgs or expired or self._notice_reaches(new_notice_orgs, scope):
-                touched |= channel.update(self._scope_values(scope), self.seq)
-            touched |= channel.update(self._section_values(scope, changed_orgs, recent), self.seq)
-            touched |= channel.add_feed(self._feed_items(recent, scope), self.seq)
+                touched |= channel.update(self._scope_values(scope), seq)
+            touched |= channel.update(self._section_values(scope, changed_orgs, recent), seq)
+            touched |= channel.add_feed(self._feed_items(recent, scope), seq)
             if touched:
                 woken.append(channel)
         return woken
@@ -264,7 +298,7 @@ class FramePublisher:
         snap = self.aggregator.snapshot(scope.org_id)
         values = mask_snapshot({k: v for k, v in snap.items() if k not in PRIVATE_KEYS}, scope)
         chain = set(self.tree.ancestors.get(scope.org_id, ()))
-        notices = sorted((n for n in self.notices.values() if n.org_id in chain), key=lambda n: -n.event_seq)
+        notices = sorted((n for n in self._notices_now() if n.org_id in chain), key=lambda n: -n.event_seq)
         values["notices"] = [n.as_frame(self.tree) for n in notices]
         return values
 
@@ -309,6 +343,11 @@ class FramePublisher:
         if org is not None and org.region_code:
             item["region"] = org.region_code
         return item
+
+    def _notices_now(self) -> tuple[Notice, ...]:
+        """The notices in force, copied under the lock the bus delivery thread adds them under."""
+        with self._lock:
+            return tuple(self.notices.values())
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)

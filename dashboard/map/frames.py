@@ -23,9 +23,9 @@ from its first render and only recolours, flashes and draws on top:
 Nothing outside the scope's subtree is sent (a transfer with one end outside
 is left to the counters), and nothing about members: no ids, no names.
 
-``MapFrames`` holds the four over the live tree and aggregator; the map view
-(callbacks/map.py) hands them to the publisher and rebinds them after
-``Runtime.reload``.
+``MapFrames`` holds the four over the live tree and aggregator; the Runtime
+(dashboard/runtime/core.py) hands them to the publisher when it starts and
+rebinds them after ``Runtime.reload``.
 """
 
 from __future__ import annotations

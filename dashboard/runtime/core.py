@@ -3,6 +3,14 @@
 Like Home Assistant's ``core``: the single object that owns where events and
 state live. The web layer (``dashboard.api.app``, the Dash app) reaches it as
 ``request.app.state.runtime`` and never opens storage on its own.
+
+The concurrency contract (docs/live.md, "Threads and the event loop"): the
+Runtime owns everything long-lived — the frame sections of every view (the
+map's, the topology's), the reload listeners — and wires all of it in
+``start``, so a Runtime without any Dash view is complete. Views only read
+it. Coroutines and ``@event_loop_only`` functions run on the event loop;
+bus subscribers (the aggregator feed, the publisher's intake) run on the
+bus's delivery thread and the frame tick on a worker thread, never on the loop.
 """
 
 from __future__ import annotations
@@ -10,7 +18,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -26,8 +35,12 @@ from dashboard.live.aggregator import Aggregator
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
 from dashboard.live.bus import Bus, InProcessBus
 from dashboard.live.publisher import FramePublisher
+from dashboard.live.redis_bus import RedisBus
+from dashboard.map.frames import MapFrames
+from dashboard.map.regions import RegionMap, load_regions
 from dashboard.settings import Settings
 from dashboard.store.engine import open_store
+from dashboard.store.lease import StoreLease
 from dashboard.store.names import MemberDirectory
 from dashboard.store.tree import OrgTree
 from dashboard.topology.frames import topology_sections
@@ -36,6 +49,37 @@ from dashboard.topology.service import Topology
 log = logging.getLogger(__name__)
 
 ReloadListener = Callable[[OrgTree, Aggregator], None]
+# A cluster's bus is told the seqs of the newest events a replay counted, so that it
+# neither counts them again nor misses one committed late below them.
+PRIMED_SEQS = 50_000
+
+
+@dataclass
+class Replay:
+    """An aggregator rebuilt from the store, with the last seq it counted and the newest seqs."""
+
+    aggregator: Aggregator
+    last_seq: int
+    newest: deque[int]
+
+
+def replay_store(engine: Engine, tree: OrgTree, tz: ZoneInfo) -> Replay:
+    """Members from the members table, then every stored event in seq order. Blocking: seconds per million events."""
+    aggregator = Aggregator(tree, tz=tz)
+    aggregator.upsert_members(read_members(engine))
+    replay = Replay(aggregator, 0, deque(maxlen=PRIMED_SEQS))
+    for batch in iter_stored_events(engine):
+        aggregator.apply(batch)
+        replay.last_seq = batch[-1].seq
+        replay.newest.extend(e.seq for e in batch)
+    return replay
+
+
+def open_bus(settings: Settings, engine: Engine) -> Bus:
+    """In-process without ``redis_url``; else the cluster's Redis bus (BusUnavailable names what is wrong)."""
+    if not settings.redis_url:
+        return InProcessBus()
+    return RedisBus.connect(settings.redis_url, settings.database_url, engine)
 
 
 class AggregatorFeed:
@@ -94,28 +138,39 @@ class Runtime:
     publisher: FramePublisher
     signer: ScopeSigner
     topology: Topology
+    regions: RegionMap
     started_at: float = field(default_factory=time.time)
+    lease: StoreLease | None = None  # this process's claim on the database (dashboard/store/lease.py)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
     @classmethod
-    def start(cls, settings: Settings, engine: Engine | None = None) -> Runtime:
-        """Open the store, load the tree, rebuild the live state from the store, wire the bus."""
+    def start(cls, settings: Settings, engine: Engine | None = None, regions: RegionMap | None = None) -> Runtime:
+        """Open the store, load the tree, rebuild the live state from the store, wire the bus and every frame section.
+
+        ``regions`` are the map's boundaries (read from ``settings.regions_file``
+        when not given; RegionFileError if that file is unusable).
+        """
+        regions = regions or load_regions(settings.regions_file, settings.region_property)
         engine = engine or open_store(settings.database_url)
         tree = OrgTree.load(engine)
         for problem in tree.problems:
             log.warning("organisation tree: %s", problem)
         tz = ZoneInfo(settings.timezone)
-        aggregator = Aggregator.rebuild(engine, tree, tz=tz)
-        bus = InProcessBus()
+        bus = open_bus(settings, engine)  # before the replay: a cluster reads the stream from here on
+        replay = replay_store(engine, tree, tz)
+        aggregator = replay.aggregator
+        if isinstance(bus, RedisBus):
+            bus.primed(replay.newest[0] - 1 if replay.newest else 0, list(replay.newest))
         audit = AuditLog(engine)
         feed = AggregatorFeed(aggregator)
         bus.subscribe(feed)
         ingestor = Ingestor(engine, tree, bus)
         publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
         topology = Topology.start(engine, tree, aggregator)
-        publisher.sections.extend(topology_sections(topology))
-        return cls(
+        map_frames = MapFrames(tree, aggregator, regions, publisher.notices)
+        publisher.sections.extend([*map_frames.sections, *topology_sections(topology)])
+        runtime = cls(
             settings=settings,
             engine=engine,
             tree=tree,
@@ -128,7 +183,11 @@ class Runtime:
             publisher=publisher,
             signer=ScopeSigner(load_signing_key()),
             topology=topology,
+            regions=regions,
         )
+        runtime.on_reload(map_frames.rebind)
+        runtime.on_reload(topology.rebind)
+        return runtime
 
     def on_reload(self, listener: ReloadListener) -> None:
         """Call ``listener(tree, aggregator)`` after every reload (for parts that keep their own references)."""
@@ -150,12 +209,8 @@ class Runtime:
                 log.warning("organisation tree: %s", problem)
             self.feed.hold()
             try:
-                aggregator = Aggregator(tree, tz=ZoneInfo(self.settings.timezone))
-                aggregator.upsert_members(read_members(self.engine))
-                replayed_seq = 0
-                for batch in iter_stored_events(self.engine):
-                    aggregator.apply(batch)
-                    replayed_seq = batch[-1].seq
+                replay = replay_store(self.engine, tree, ZoneInfo(self.settings.timezone))
+                aggregator, replayed_seq = replay.aggregator, replay.last_seq
                 self.ingestor.reload_members()
             except BaseException:
                 self.feed.drop()
@@ -163,16 +218,24 @@ class Runtime:
             self.feed.switch(aggregator, replayed_seq)
             self.tree, self.aggregator = tree, aggregator
             self.ingestor.tree = tree
-            self.publisher.tree, self.publisher.aggregator = tree, aggregator
-            for scope in [s for s in self.publisher.channels if s.org_id not in tree]:
-                del self.publisher.channels[scope]  # its organisation is gone: no more frames to build for it
+            self.publisher.rebind(tree, aggregator)
             self.access = Access(self.engine, tree, self.settings, self.audit)  # scopes resolve in the new tree
             for listener in self._reload_listeners:
                 listener(tree, aggregator)
         log.info("live state reloaded: %d organisations", len(tree))
 
+    def background(self) -> list[Coroutine[None, None, None]]:
+        """The long-lived tasks to run on the server's event loop: the frame tick, and a cluster's stream reader."""
+        tasks = [self.publisher.run()]
+        if isinstance(self.bus, RedisBus):
+            tasks.append(self.bus.run())
+        return tasks
+
     def close(self) -> None:
         self.topology.close()
         self.publisher.close()
         self.ingestor.close()
+        self.bus.close()
+        if self.lease is not None:
+            self.lease.release()
         self.engine.dispose()

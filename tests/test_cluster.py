@@ -1,0 +1,221 @@
+"""Several processes, one live state: the Redis bus, and processes on PostgreSQL + Redis forming one cluster.
+
+Real Redis (127.0.0.1:6379) and real PostgreSQL; each test's stream is its
+own (the stream's name is derived from the test's own database URL) and is
+deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from dashboard.ingest.ingestor import EventChecker, EventWriter, Ingestor, MemberIndex
+from dashboard.live.redis_bus import RedisBus, stream_key
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.store.tree import OrgTree
+from tests.conftest import ROOT, LiveServer
+from tests.import_support import sample_store
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def stream_cleanup(redis_url: str) -> Iterator[list[str]]:
+    keys: list[str] = []
+    yield keys
+    client = redis.Redis.from_url(redis_url)
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def logins(org: str, n: int, tag: str) -> list[dict[str, Any]]:
+    return [{"id": f"{tag}-{i}", "type": "like", "org": org} for i in range(n)]
+
+
+def stored_seqs(engine: Any) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT seq FROM events ORDER BY seq")).scalars())
+
+
+def test_the_redis_bus_reaches_every_process_and_catches_up_what_it_never_carried(
+    tmp_path: Path, redis_url: str, stream_cleanup: list[str]
+) -> None:
+    engine = sample_store(tmp_path / "x.db")
+    database_url = f"sqlite:///{tmp_path / 'x.db'}"
+    stream_cleanup.append(stream_key(database_url))
+    ingest_side = RedisBus.connect(redis_url, database_url, engine)
+    screen_side = RedisBus.connect(redis_url, database_url, engine)
+    seen: list[int] = []
+    screen_side.subscribe(lambda events: seen.extend(e.seq for e in events))
+    tree = OrgTree.load(engine)
+
+    async def scenario() -> None:
+        readers = [asyncio.create_task(bus.run()) for bus in (ingest_side, screen_side)]
+        ingestor = Ingestor(engine, tree, ingest_side)
+        try:
+            for n in range(5):
+                result = await ingestor.submit(logins("SX-01-01", 50, f"bus-{n}"))
+                assert result.accepted == 50
+            assert (await ingestor.submit(logins("SX-01-01", 50, "bus-0"))).duplicates == 50
+            # A process that died between its commit and its XADD: stored, never on the stream.
+            checker = EventChecker(tree, MemberIndex.load(engine))
+            rows, rejected = checker.check(logins("SX-01-01", 7, "orphan"), int(time.time() * 1000), None)
+            assert not rejected
+            EventWriter(engine).write([rows])
+            deadline = time.monotonic() + 60
+            while sorted(seen) != stored_seqs(engine):
+                assert time.monotonic() < deadline, f"{len(seen)} delivered, {len(stored_seqs(engine))} stored"
+                await asyncio.sleep(0.05)
+        finally:
+            ingestor.close()
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert len(seen) == len(set(seen)) == 257  # every stored event once: 250 through the stream, 7 caught up
+    assert screen_side.caught_up == 7
+    for bus in (ingest_side, screen_side):
+        bus.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("redis://127.0.0.1:1/0", "Redis at 127.0.0.1:1/0 is not reachable"),
+        ("http://127.0.0.1:6379", "is not a Redis URL"),
+    ],
+)
+def test_a_redis_that_cannot_serve_stops_the_start_with_one_line(tmp_path: Path, url: str, says: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--port", "0", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", "--redis-url", url],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], done.stderr
+    assert not (tmp_path / "x.db").exists() or (tmp_path / "x.db").stat().st_size == 0 or "seeding" not in done.stdout
+
+
+def _events_total(frames: list[dict[str, Any]]) -> int | None:
+    for frame in reversed(frames):
+        value = (frame.get("kpi") or {}).get("events_total")
+        if value is not None:
+            return int(value)
+    return None
+
+
+def test_two_processes_started_alike_are_one_cluster(
+    tmp_path: Path, postgres_url: str, redis_url: str, stream_cleanup: list[str]
+) -> None:
+    stream_cleanup.append(stream_key(postgres_url))
+    servers = []
+    for name in ("a", "b"):
+        server = LiveServer(tmp_path / f"{name}.db", ["--no-simulate", "--redis-url", redis_url], demo_members=300)
+        server.db_url = postgres_url
+        servers.append(server)
+    first, second = servers
+    try:
+        first.start()  # seeds the empty database
+        second.start()
+        engine = create_engine(postgres_url)
+        with engine.connect() as conn:
+            branch = conn.execute(text("SELECT code FROM organisations WHERE kind = 'branch' ORDER BY id LIMIT 1")).scalar_one()
+        engine.dispose()
+
+        async def scenario() -> ScreenClient:
+            layout = await page_layout(second.url, "/", f"?token={second.admin_token}")
+            screen = ScreenClient(second.url, find_ticket(layout), await stream_callback_id(second.url))
+            watching = asyncio.create_task(screen.run(120))
+            deadline = time.monotonic() + 60
+            while _events_total(screen.frames) is None:
+                assert time.monotonic() < deadline, "no first frame from the second process"
+                await asyncio.sleep(0.05)
+            before = _events_total(screen.frames)
+            answer = await asyncio.to_thread(
+                lambda: httpx.post(f"{first.url}/api/events", json=logins(branch, 40, uuid.uuid4().hex),
+                                   headers={"Authorization": f"Bearer {first.token}"}, timeout=30).json()
+            )
+            assert answer["accepted"] == 40
+            while _events_total(screen.frames) != (before or 0) + 40:
+                assert time.monotonic() < deadline, f"the second process's screen shows {_events_total(screen.frames)}"
+                await asyncio.sleep(0.05)
+            watching.cancel()
+            return screen
+
+        asyncio.run(scenario())
+        totals = [httpx.get(f"{s.url}/api/snapshot", headers={"Authorization": f"Bearer {s.admin_token}"}, timeout=30).json()["events_total"]
+                  for s in servers]
+        assert totals[0] == totals[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _post(server: LiveServer, events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The answer, or None when the server is gone (nothing of the frame is acknowledged)."""
+    try:
+        r = httpx.post(f"{server.url}/api/events", json=events, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
+    except httpx.HTTPError:
+        return None
+    return r.json() if r.status_code == 200 else None
+
+
+def _snapshot(server: LiveServer) -> dict[str, Any]:
+    return httpx.get(f"{server.url}/api/snapshot", headers={"Authorization": f"Bearer {server.admin_token}"}, timeout=30).json()
+
+
+def test_kill_9_of_a_cluster_process_during_ingest_loses_nothing_acknowledged_and_counts_nothing_twice(
+    tmp_path: Path, postgres_url: str, redis_url: str, stream_cleanup: list[str]
+) -> None:
+    stream_cleanup.append(stream_key(postgres_url))
+    servers = []
+    for name in ("a", "b"):
+        server = LiveServer(tmp_path / f"{name}.db", ["--no-simulate", "--redis-url", redis_url], demo_members=300)
+        server.db_url = postgres_url
+        servers.append(server)
+    doomed, survivor = servers
+    engine = create_engine(postgres_url)
+    try:
+        doomed.start()
+        survivor.start()
+        with engine.connect() as conn:
+            branch = conn.execute(text("SELECT code FROM organisations WHERE kind = 'branch' ORDER BY id LIMIT 1")).scalar_one()
+        acknowledged = 0
+        tag = uuid.uuid4().hex[:8]
+        for n in range(40):
+            frame = logins(branch, 100, f"{tag}-{n}")
+            if n == 20:
+                doomed.kill()
+            answer = _post(doomed, frame) if doomed.proc and doomed.proc.poll() is None else None
+            if answer is None:  # not acknowledged: the sender sends it again, to the process still there
+                answer = _post(survivor, frame)
+            assert answer is not None
+            acknowledged += answer["accepted"]
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+        assert acknowledged == stored == 4000
+        deadline = time.monotonic() + 60
+        while _snapshot(survivor)["events_total"] != stored:
+            assert time.monotonic() < deadline, f"survivor counts {_snapshot(survivor)['events_total']} of {stored}"
+            time.sleep(0.1)
+        doomed.start()  # back after the crash: rebuilt from PostgreSQL, then the stream
+        assert _snapshot(doomed)["events_total"] == _snapshot(survivor)["events_total"] == stored
+        assert _snapshot(doomed)["events_today"] == _snapshot(survivor)["events_today"]
+    finally:
+        engine.dispose()
+        for server in servers:
+            server.stop()
