@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from dashboard.transfer.formulas import restore_frame
 from dashboard.transfer.importer.columns import COLUMNS, Column, FileKind, header_index, normalise_header
 from dashboard.transfer.importer.problems import Problem
 from dashboard.transfer.importer.sniff import FileRejected, Sniffed, settle_encoding, sniff
@@ -152,7 +153,7 @@ def _read_csv(
             engine="c",
         ) as reader:
             for chunk in reader:
-                chunks.append(_tidy(chunk, names, mapping))  # each chunk made compact before the next is read
+                chunks.append(restore_frame(_tidy(chunk, names, mapping)))  # compact before the next chunk; formulas un-neutralised
                 if progress is not None:
                     progress(min(handle.tell() / total, 1.0))
     except pd.errors.ParserError as exc:
