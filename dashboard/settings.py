@@ -27,8 +27,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     frame_origins: tuple[str, ...] = ()
     trusted_proxies: str | None = None
-    # Anonymous viewers get the public level of the whole tree (the demo); off: a token or sign-in is needed.
-    anonymous_public: bool = True
+    # Anonymous viewers get the public level of the whole tree (--public, --exhibition, the loopback demo);
+    # off, the default: a token or sign-in is needed (docs/security.md, "What is open").
+    anonymous_public: bool = False
     secure_cookies: bool = False
     ingest_frames_per_s: float = 2000.0
     ws_idle_timeout_s: float = 300.0

@@ -18,6 +18,9 @@
 - **CSRF.** Dash's renderer sends the ``_csrf_token`` cookie back as
   ``X-CSRFToken``; a callback request whose header does not match loses its
   session cookie here, so it runs as an anonymous viewer.
+- **Closed by default.** Unless anonymous viewers are allowed (``--public``,
+  ``--exhibition``, the loopback demo), a page asked for with no token and no
+  session is redirected to ``/login?next=…``; the API answers 401 itself.
 - **No stack traces.** An exception that escapes the app is logged and
   answered with a plain 500.
 """
@@ -33,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
@@ -50,6 +53,8 @@ INGEST_WS_PATH = "/ws/ingest"
 INGEST_POST_PATH = "/api/events"
 DASH_CALLBACK_PATH = "/_dash-update-component"
 CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG = 1000, 1008, 1009
+# Paths that are not pages: a closed server answers them itself (401 from the API, Dash's callbacks refuse).
+NOT_PAGES = ("/api/", "/auth/", "/ws/", "/_dash", "/_reload", "/_favicon", "/assets/", "/login")
 
 
 def normalise_origin(origin: str) -> str:
@@ -72,6 +77,8 @@ class SecurityPolicy:
     session_cookie: str = "lx_session"
     csrf_cookie: str = "_csrf_token"
     csrf_header: str = "x-csrftoken"
+    # Closed by default (docs/security.md): a page asked for with no token and no session goes to sign-in.
+    closed: bool = False
 
     @classmethod
     def from_origins(cls, allowed: Sequence[str], frames: Sequence[str], **kwargs: Any) -> SecurityPolicy:
@@ -223,6 +230,9 @@ class SecurityMiddleware:
                                      "headers": [(b"content-type", b"application/json"), *more]})
             await send_with_headers({"type": "http.response.body", "body": body})
 
+        if self.policy.closed and method == "GET" and self._needs_sign_in(scope, path, headers):
+            await self._to_sign_in(scope, path, send_with_headers)
+            return
         if path == INGEST_POST_PATH and method == "POST":
             refused = self._ingest_refusal(_address(scope), _token_key(_token(scope, headers)))
             if refused is not None:
@@ -255,6 +265,22 @@ class SecurityMiddleware:
             log.exception("unhandled error on %s %s", method, path)
             if not started:
                 await answer(500, "internal error; it has been logged")
+
+    def _needs_sign_in(self, scope: Scope, path: str, headers: dict[str, str]) -> bool:
+        """A page (not the API, Dash's own routes, assets or /login) asked for with no token and no session."""
+        if path.startswith(NOT_PAGES) or "." in path.rsplit("/", 1)[-1]:
+            return False
+        return _token(scope, headers) is None and self.policy.session_cookie not in _cookies(headers)
+
+    @staticmethod
+    async def _to_sign_in(scope: Scope, path: str, send: Send) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        lang = parse_qs(query).get("lang", [""])[0]
+        target = path + (f"?{query}" if query else "")
+        location = f"/login?{urlencode({'next': target, **({'lang': lang} if lang in ('zh', 'en') else {})})}"
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
 
     def _ingest_refusal(self, address: str, token_key: str | None) -> tuple[str, int] | None:
         """Why an ingest frame from this address and token is over its rate, with the seconds to wait; None if not."""

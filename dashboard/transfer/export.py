@@ -29,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import Engine, select
 
-from dashboard.access.scopes import Scope, mask_counts
+from dashboard.access.scopes import Scope, mask_snapshot
 from dashboard.live.aggregator import Aggregator
 from dashboard.store.models import Member, Organisation, OrgLink
 from dashboard.store.tree import OrgTree
@@ -175,7 +175,7 @@ def _kpi_sheet(aggregator: Aggregator, tree: OrgTree, ids: list[int], scope: Sco
 
     def rows() -> Iterator[list[Any]]:
         for org_id in ids:
-            snap = _flat(mask_counts(aggregator.snapshot(org_id), scope))
+            snap = _flat(mask_snapshot(aggregator.snapshot(org_id), scope))
             node = tree.nodes[org_id]
             yield [node.code, node.name, _label(ORG_KIND, node.kind, lang), *("" if snap.get(k) is None else snap[k] for k in keys)]
 
