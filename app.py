@@ -30,6 +30,7 @@ from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
+from dashboard.api.viewer import CSRF_PURPOSE
 from dashboard.demo.seed import seed_demo
 from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime.core import Runtime
@@ -67,6 +68,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     sec.add_argument("--trusted-proxies", default=None, help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
     sec.add_argument("--no-anonymous", action="store_true", help="no anonymous view, not even the demo's on 127.0.0.1")
     sec.add_argument("--public", action="store_true", help="anyone who reaches the port sees the public level of the whole tree without a token")
+    sec.add_argument("--secret-key-file", type=Path, default=None, help="keep the ticket-signing key in this file (default: in the database)")
     sec.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure even when the proxy speaks http to us")
     sec.add_argument("--ingest-rate-limit", type=float, default=2000.0, help="ingest frames a second per token and per address (default %(default)s)")
     sec.add_argument("--ws-idle-timeout", type=float, default=300.0, help="close websockets silent this many seconds (default %(default)s)")
@@ -92,6 +94,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         trusted_proxies=a.trusted_proxies,
         anonymous_public=anonymous_allowed(a),
         secure_cookies=a.secure_cookies,
+        **({"secret_key_file": a.secret_key_file} if a.secret_key_file else {}),
         ingest_frames_per_s=a.ingest_rate_limit,
         ws_idle_timeout_s=a.ws_idle_timeout,
         ws_compression=not a.no_ws_compression,
@@ -219,7 +222,9 @@ def harden(app: Dash, settings: Settings) -> SecurityMiddleware:
         ws_idle_timeout_s=settings.ws_idle_timeout_s,
         closed=not settings.anonymous_public,
     )
-    return SecurityMiddleware(app.server, policy, script_hashes=app.csp_hashes)
+    signer = app.server.state.runtime.signer
+    return SecurityMiddleware(app.server, policy, script_hashes=app.csp_hashes,
+                              csrf_of_session=lambda secret: signer.derive(CSRF_PURPOSE, secret))
 
 
 def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]

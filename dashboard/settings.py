@@ -36,5 +36,9 @@ class Settings:
     # permessage-deflate on websockets: ~2.7× fewer bytes to tablets on slow links, for ~40 % more
     # server CPU per screen (measured in docs/benchmarks.md, "Live screens").
     ws_compression: bool = True
+    # Where the ticket-signing key lives when not in the database (docs/security.md, "Keys").
+    secret_key_file: Path | None = field(
+        default_factory=lambda: Path(os.environ["LIANXIN_SECRET_KEY_FILE"]) if os.environ.get("LIANXIN_SECRET_KEY_FILE") else None
+    )
     ingest_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_INGEST_TOKEN") or None)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)

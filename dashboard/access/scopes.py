@@ -56,6 +56,11 @@ class ScopeSigner:
         mac = hmac.new(self._secret, body, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(body).decode() + "." + base64.urlsafe_b64encode(mac).decode()
 
+    def derive(self, purpose: str, text: str) -> str:
+        """A value bound to ``text`` under this server's key, e.g. the CSRF token of a session secret."""
+        mac = hmac.new(self._secret, f"{purpose}\x00{text}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode()
+
     def verify(self, ticket: object, now: float | None = None) -> Scope | None:
         """The scope in a valid, unexpired ticket; None for anything else."""
         checked = self.verify_grant(ticket, now)

@@ -12,7 +12,6 @@ the real user out from their own address.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -23,7 +22,7 @@ from dashboard.access.throttle import LoginThrottle
 from dashboard.access.users import SESSION_TTL, authenticate, close_session, open_session
 from dashboard.access.viewer import Viewer
 from dashboard.api.edge import normalise_origin
-from dashboard.api.viewer import CSRF_COOKIE, SESSION_COOKIE, client_address, request_viewer
+from dashboard.api.viewer import CSRF_COOKIE, CSRF_PURPOSE, SESSION_COOKIE, client_address, request_viewer
 from dashboard.runtime.core import Runtime
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -103,7 +102,8 @@ async def login(request: Request) -> Response:
     secure = runtime.settings.secure_cookies or request.url.scheme == "https"
     max_age = int(SESSION_TTL.total_seconds())
     response.set_cookie(SESSION_COOKIE, secret, max_age=max_age, httponly=True, secure=secure, samesite="strict")
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=max_age, httponly=False, secure=secure, samesite="strict")
+    csrf = runtime.signer.derive(CSRF_PURPOSE, secret)  # bound to this session: another session's token is refused
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict")
     return response
 
 

@@ -16,8 +16,9 @@
   scripts allowed by hash), frame embedding only for ``frame_origins``,
   nosniff, referrers only within the site (tokens travel in URLs), HSTS over https.
 - **CSRF.** Dash's renderer sends the ``_csrf_token`` cookie back as
-  ``X-CSRFToken``; a callback request whose header does not match loses its
-  session cookie here, so it runs as an anonymous viewer.
+  ``X-CSRFToken``; the token is derived from the session secret under the
+  server's key, so a callback request whose header is not its own session's
+  token loses its session cookie here and runs as an anonymous viewer.
 - **Closed by default.** Unless anonymous viewers are allowed (``--public``,
   ``--exhibition``, the loopback demo), a page asked for with no token and no
   session is redirected to ``/login?next=…``; the API answers 401 itself.
@@ -172,8 +173,15 @@ class _WsState:
 
 
 class SecurityMiddleware:
-    def __init__(self, app: Callable[..., Any], policy: SecurityPolicy, script_hashes: Callable[[], Sequence[str]] = tuple) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        policy: SecurityPolicy,
+        script_hashes: Callable[[], Sequence[str]] = tuple,
+        csrf_of_session: Callable[[str], str] | None = None,
+    ) -> None:
         self.app = app
+        self._csrf_of_session = csrf_of_session
         self.policy = policy
         self._script_hashes = script_hashes
         self._csp: tuple[tuple[str, ...], bytes] | None = None
@@ -294,7 +302,10 @@ class SecurityMiddleware:
         jar = _cookies(headers)
         if self.policy.session_cookie not in jar:
             return scope
-        expected = jar[self.policy.csrf_cookie].value if self.policy.csrf_cookie in jar else ""
+        if self._csrf_of_session is not None:  # the token is bound to this session: no other session's, no planted cookie
+            expected = self._csrf_of_session(jar[self.policy.session_cookie].value)
+        else:
+            expected = jar[self.policy.csrf_cookie].value if self.policy.csrf_cookie in jar else ""
         sent = headers.get(self.policy.csrf_header, "")
         if expected and hmac.compare_digest(expected.encode(), sent.encode()):
             return scope
