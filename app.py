@@ -71,14 +71,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     sec.add_argument("--secret-key-file", type=Path, default=None, help="keep the ticket-signing key in this file (default: in the database)")
     sec.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure even when the proxy speaks http to us")
     sec.add_argument("--ingest-rate-limit", type=float, default=2000.0, help="ingest frames a second per token and per address (default %(default)s)")
+    sec.add_argument("--body-timeout", type=float, default=30.0, help="answer 408 to a request body stalled this many seconds (default %(default)s)")
     sec.add_argument("--ws-idle-timeout", type=float, default=300.0, help="close websockets silent this many seconds (default %(default)s)")
     a = p.parse_args(argv)
     if a.rate <= 0:
         p.error("--rate must be greater than 0")
     if a.demo_members < 1:
         p.error("--demo-members must be at least 1")
-    if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0:
-        p.error("--ingest-rate-limit and --ws-idle-timeout must be greater than 0")
+    if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0 or a.body_timeout <= 0:
+        p.error("--ingest-rate-limit, --ws-idle-timeout and --body-timeout must be greater than 0")
     return Settings(
         database_url=a.database_url,
         host=a.host,
@@ -97,6 +98,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         **({"secret_key_file": a.secret_key_file} if a.secret_key_file else {}),
         ingest_frames_per_s=a.ingest_rate_limit,
         ws_idle_timeout_s=a.ws_idle_timeout,
+        body_timeout_s=a.body_timeout,
         ws_compression=not a.no_ws_compression,
     )
 
@@ -221,6 +223,7 @@ def harden(app: Dash, settings: Settings) -> SecurityMiddleware:
         ingest_frames_per_s=settings.ingest_frames_per_s,
         ws_idle_timeout_s=settings.ws_idle_timeout_s,
         closed=not settings.anonymous_public,
+        body_timeout_s=settings.body_timeout_s,
     )
     signer = app.server.state.runtime.signer
     return SecurityMiddleware(app.server, policy, script_hashes=app.csp_hashes,

@@ -33,6 +33,7 @@ class Settings:
     secure_cookies: bool = False
     ingest_frames_per_s: float = 2000.0
     ws_idle_timeout_s: float = 300.0
+    body_timeout_s: float = 30.0
     # permessage-deflate on websockets: ~2.7× fewer bytes to tablets on slow links, for ~40 % more
     # server CPU per screen (measured in docs/benchmarks.md, "Live screens").
     ws_compression: bool = True

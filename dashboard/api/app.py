@@ -18,6 +18,7 @@ from dashboard.access.throttle import LoginThrottle
 from dashboard.api.auth import router as auth_router
 from dashboard.api.imports import router as import_router
 from dashboard.api.ingest import router as ingest_router
+from dashboard.api.openapi import document_security
 from dashboard.api.read import router as api_router
 from dashboard.runtime.core import Runtime
 
@@ -40,4 +41,5 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     api.include_router(ingest_router)
     api.include_router(import_router)
     api.include_router(auth_router)
+    document_security(api)
     return api
