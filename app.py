@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import errno
 import gc
+import ipaddress
 import logging
 import os
 import socket
@@ -30,6 +31,7 @@ from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
+from dashboard.api.viewer import CSRF_PURPOSE
 from dashboard.demo.history import DETAIL_DAYS_AT_START, MAX_HISTORY_DAYS, default_history_days
 from dashboard.demo.seed import seed_demo
 from dashboard.live.redis_bus import BusUnavailable, check_redis
@@ -75,9 +77,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     sec.add_argument("--allowed-origins", default="", help="comma-separated extra origins allowed on websockets (https://wall.example.org)")
     sec.add_argument("--frame-origins", default="", help="comma-separated origins allowed to embed the pages in a frame")
     sec.add_argument("--trusted-proxies", default=None, help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
-    sec.add_argument("--no-anonymous", action="store_true", help="no anonymous public view: a display token or sign-in is needed")
+    sec.add_argument("--no-anonymous", action="store_true", help="no anonymous view, not even the demo's on 127.0.0.1")
+    sec.add_argument("--public", action="store_true", help="anyone who reaches the port sees the public level of the whole tree without a token")
+    sec.add_argument("--secret-key-file", type=Path, default=None, help="keep the ticket-signing key in this file (default: in the database)")
     sec.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure even when the proxy speaks http to us")
     sec.add_argument("--ingest-rate-limit", type=float, default=2000.0, help="ingest frames a second per token and per address (default %(default)s)")
+    sec.add_argument("--body-timeout", type=float, default=30.0, help="answer 408 to a request body stalled this many seconds (default %(default)s)")
     sec.add_argument("--ws-idle-timeout", type=float, default=300.0, help="close websockets silent this many seconds (default %(default)s)")
     a = p.parse_args(argv)
     if a.rate <= 0:
@@ -86,8 +91,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         p.error("--demo-members must be at least 1")
     if a.history_days is not None and not 0 <= a.history_days <= MAX_HISTORY_DAYS:
         p.error(f"--history-days must be between 0 and {MAX_HISTORY_DAYS}")
-    if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0:
-        p.error("--ingest-rate-limit and --ws-idle-timeout must be greater than 0")
+    if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0 or a.body_timeout <= 0:
+        p.error("--ingest-rate-limit, --ws-idle-timeout and --body-timeout must be greater than 0")
     return Settings(
         database_url=a.database_url,
         host=a.host,
@@ -102,13 +107,43 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         allowed_origins=_origins(a.allowed_origins),
         frame_origins=_origins(a.frame_origins),
         trusted_proxies=a.trusted_proxies,
-        anonymous_public=not a.no_anonymous,
+        anonymous_public=anonymous_allowed(a),
         secure_cookies=a.secure_cookies,
+        **({"secret_key_file": a.secret_key_file} if a.secret_key_file else {}),
         ingest_frames_per_s=a.ingest_rate_limit,
         ws_idle_timeout_s=a.ws_idle_timeout,
+        body_timeout_s=a.body_timeout,
         ws_compression=not a.no_ws_compression,
         redis_url=a.redis_url,
     )
+
+
+def anonymous_allowed(a: argparse.Namespace) -> bool:
+    """Closed by default (docs/security.md): anonymous visitors get the public level only when asked
+    (--public, --exhibition) or in the one-command demo (simulator on, bound to loopback, no proxy in front)."""
+    if a.no_anonymous:
+        return False
+    return a.public or a.exhibition or is_loopback_demo(a.host, simulate=not a.no_simulate, proxied=a.trusted_proxies is not None)
+
+
+def is_loopback_demo(host: str, *, simulate: bool, proxied: bool) -> bool:
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return simulate and loopback and not proxied
+
+
+def announce_access(settings: Settings) -> None:
+    """Say at start who may look without signing in."""
+    if not settings.anonymous_public:
+        log.info("closed: pages ask to sign in and the API answers 401 without a token or session (--public opens a public-level wall)")
+    elif settings.exhibition:
+        log.info("exhibition: anyone who reaches this port sees the public level (no personal data) without a token")
+    elif is_loopback_demo(settings.host, simulate=settings.simulate, proxied=settings.trusted_proxies is not None):
+        log.info("demo: anyone on this machine sees the public level without signing in (%s only; --no-anonymous closes it)", settings.host)
+    else:
+        log.info("public: anyone who reaches this port sees the public level of the whole tree without a token (--public)")
 
 
 def _origins(text: str) -> tuple[str, ...]:
@@ -215,8 +250,12 @@ def harden(app: Dash, settings: Settings) -> SecurityMiddleware:
         settings.frame_origins,
         ingest_frames_per_s=settings.ingest_frames_per_s,
         ws_idle_timeout_s=settings.ws_idle_timeout_s,
+        closed=not settings.anonymous_public,
+        body_timeout_s=settings.body_timeout_s,
     )
-    return SecurityMiddleware(app.server, policy, script_hashes=app.csp_hashes)
+    signer = app.server.state.runtime.signer
+    return SecurityMiddleware(app.server, policy, script_hashes=app.csp_hashes,
+                              csrf_of_session=lambda secret: signer.derive(CSRF_PURPOSE, secret))
 
 
 def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
@@ -249,6 +288,7 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
         print(f"error: {exc}", file=sys.stderr)
         return 2
     warn_unknown_regions(regions, runtime)
+    announce_access(settings)
     app = build_app(runtime, regions, extra_views)
     # The live state is millions of long-lived objects: keep them out of the collector's young
     # generations (measured ~40% more ingest per CPU second, docs/benchmarks.md).

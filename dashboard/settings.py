@@ -28,14 +28,20 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     frame_origins: tuple[str, ...] = ()
     trusted_proxies: str | None = None
-    # Anonymous viewers get the public level of the whole tree (the demo); off: a token or sign-in is needed.
-    anonymous_public: bool = True
+    # Anonymous viewers get the public level of the whole tree (--public, --exhibition, the loopback demo);
+    # off, the default: a token or sign-in is needed (docs/security.md, "What is open").
+    anonymous_public: bool = False
     secure_cookies: bool = False
     ingest_frames_per_s: float = 2000.0
     ws_idle_timeout_s: float = 300.0
+    body_timeout_s: float = 30.0
     # permessage-deflate on websockets: ~2.7× fewer bytes to tablets on slow links, for ~40 % more
     # server CPU per screen (measured in docs/benchmarks.md, "Live screens").
     ws_compression: bool = True
+    # Where the ticket-signing key lives when not in the database (docs/security.md, "Keys").
+    secret_key_file: Path | None = field(
+        default_factory=lambda: Path(os.environ["LIANXIN_SECRET_KEY_FILE"]) if os.environ.get("LIANXIN_SECRET_KEY_FILE") else None
+    )
     ingest_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_INGEST_TOKEN") or None)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)
     # A cluster (docs/scale.md): processes on one database sharing one live state through this Redis.

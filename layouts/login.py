@@ -15,7 +15,8 @@ from layouts.desktop import desktop_page
 from layouts.i18n import t
 
 
-def login_layout(lang: str, failed: bool, next_path: str) -> html.Div:
+def login_layout(lang: str, failed: bool, next_path: str, notice: str | None = None) -> html.Div:
+    """The sign-in form; ``notice`` (an i18n key) says why it is shown instead of the page asked for."""
     form = html.Form(
         action="/auth/login",
         method="post",
@@ -32,13 +33,16 @@ def login_layout(lang: str, failed: bool, next_path: str) -> html.Div:
     body = [
         html.H1(t("login.title", lang), className="h4 mb-4"),
         dbc.Alert(t("login.failed", lang), color="warning", id="login-error") if failed else None,
+        dbc.Alert(t(notice, lang), color="secondary", id="access-refused") if notice else None,
         form,
     ]
     return desktop_page(dbc.Card(dbc.CardBody([b for b in body if b is not None]), className="login-card"), "login-page")
 
 
 def refusal_layout(code: str, lang: str, next_path: str) -> html.Div:
-    """Why nothing is shown (token refused, sign-in needed …), with the way to sign in."""
+    """Why nothing is shown (token refused …), with the way to sign in; with no token or session, the sign-in form."""
+    if code == "sign_in":
+        return login_layout(lang, False, next_path, notice="access.sign_in")
     link = html.A(t("login.go", lang), href=f"/login?lang={lang}&next={quote(next_path, safe='')}", className="btn btn-outline-light")
     card = dbc.Card(
         dbc.CardBody([html.H1(t(f"access.{code}", lang), className="h5 mb-3", id="access-refused"), link]),

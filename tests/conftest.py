@@ -61,13 +61,20 @@ class LiveServer:
     """``python app.py`` in a subprocess on a free port, with kill -9 and restart on the same database."""
 
     def __init__(
-        self, db_path: Path, extra_args: list[str] | None = None, demo_members: int = 2000, history_days: int | None = 0
+        self,
+        db_path: Path,
+        extra_args: list[str] | None = None,
+        demo_members: int = 2000,
+        history_days: int | None = 0,
+        public: bool = True,
     ) -> None:
         """``history_days``: the past seeded with the demo (0: none, as tests that count from zero need; None: app.py's default)."""
         self.db_url = f"sqlite:///{db_path}"
         self.history_days = history_days
         self.port = free_port()
         self.extra_args = extra_args or ["--no-simulate"]
+        # Servers are closed by default; tests of the public view run one that is explicitly --public.
+        self.public = public and "--no-anonymous" not in self.extra_args
         self.demo_members = demo_members
         self.log_path = db_path.with_suffix(".log")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -95,6 +102,7 @@ class LiveServer:
             str(self.demo_members),
             *([] if self.history_days is None else ["--history-days", str(self.history_days)]),
             *self.extra_args,
+            *(["--public"] if self.public else []),
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it for its whole life
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -22,8 +22,13 @@ def test_health_answers_ok(live_server: LiveServer) -> None:
     assert body["organisations"] == _db_count(live_server, "SELECT count(*) FROM organisations")
 
 
+def full(server: LiveServer) -> dict[str, str]:
+    """An admin's header: exact figures (the public level rounds counts of people, docs/security.md)."""
+    return {"Authorization": f"Bearer {server.admin_token}"}
+
+
 def test_snapshot_of_the_top_matches_the_store(live_server: LiveServer) -> None:
-    snap = httpx.get(f"{live_server.url}/api/snapshot").json()
+    snap = httpx.get(f"{live_server.url}/api/snapshot", headers=full(live_server)).json()
     members = _db_count(live_server, "SELECT count(*) FROM members WHERE stage IN ('full', 'probationary')")
     assert snap["members"] == members == 2000
     for key in ("org", "members", "events_total", "events_today", "active_today", "events_per_min", "structure"):
@@ -38,8 +43,9 @@ def test_snapshot_of_a_subtree_counts_only_that_subtree(live_server: LiveServer)
     top = next(o for o in orgs if o["parent"] is None)
     children = httpx.get(f"{live_server.url}/api/orgs", params={"parent": top["code"]}).json()
     assert children and all(c["parent"] == top["code"] for c in children)
-    child_members = [httpx.get(f"{live_server.url}/api/snapshot", params={"org": c["code"]}).json()["members"] for c in children]
-    top_members = httpx.get(f"{live_server.url}/api/snapshot", params={"org": top["code"]}).json()["members"]
+    child_members = [httpx.get(f"{live_server.url}/api/snapshot", params={"org": c["code"]}, headers=full(live_server)).json()["members"]
+                     for c in children]
+    top_members = httpx.get(f"{live_server.url}/api/snapshot", params={"org": top["code"]}, headers=full(live_server)).json()["members"]
     own = _db_count(live_server, f"SELECT count(*) FROM members m JOIN organisations o ON o.id = m.org_id WHERE o.code = '{top['code']}' AND m.stage IN ('full', 'probationary')")
     assert sum(child_members) + own == top_members
 

@@ -191,7 +191,7 @@ ONE_OF_EACH_TYPE: list[dict[str, Any]] = [
     {"type": "share"},
     {"type": "meeting_held", "data": {"kind": "themed_day", "attendees": 23}},
     {"type": "meeting_attended", "member": "M1", "data": {"kind": "themed_day", "meeting": "m-1"}},
-    {"type": "dues_paid", "member": "M1", "data": {"amount": "36.5", "month": "2026-11"}},
+    {"type": "dues_paid", "member": "M1", "data": {"amount": 36.5, "month": "2026-11"}},
     {"type": "volunteer", "member": "M1", "data": {"hours": 2.5}},
     {"type": "transfer_requested", "member": "M1", "data": {"transfer": "T-1", "from_org": "BR", "to_org": "TOP", "reason": "工作调动"}},
     {"type": "transfer_approved", "member": "M1", "data": {"transfer": "T-1", "from_org": "BR", "to_org": "TOP"}},
@@ -210,7 +210,7 @@ ONE_OF_EACH_TYPE: list[dict[str, Any]] = [
 def test_a_frame_checked_in_one_call_gives_the_same_rows_as_event_by_event() -> None:
     top = OrgNode(1, "TOP", "top", "committee", None, 0, None, None, None, None)
     branch = OrgNode(2, "BR", "branch", "branch", 1, 1, None, None, None, None)
-    checker = EventChecker(OrgTree.from_nodes([top, branch]), MemberIndex([("M1", 7)]))
+    checker = EventChecker(OrgTree.from_nodes([top, branch]), MemberIndex([("M1", 7)], {7: 2}))
     events = [{"id": f"e-{i}", "org": "BR", "ts": "2026-11-27T09:30:00+08:00", **e} for i, e in enumerate(ONE_OF_EACH_TYPE)]
     now_ms = 1_800_000_000_000  # 2027-01-15
     for frame in (orjson.dumps(events), orjson.dumps({"events": events}).decode()):

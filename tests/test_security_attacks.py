@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from dashboard.access.scopes import public_count
 from dashboard.access.tokens import create_token
 from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.store.engine import open_store
@@ -232,7 +233,8 @@ def test_public_snapshots_hide_small_counts(live_server: LiveServer) -> None:
         raise AssertionError("no branch with 1 to 4 probationary members in the demo")
     public = httpx.get(f"{live_server.url}/api/snapshot", params={"org": code}).json()
     assert public["probationary"] is None and public["structure"]["status"]["probationary"] is None
-    assert public["members"] == full["members"] >= 5 and public["events_total"] == full["events_total"]
+    assert public["members"] == public_count(full["members"]) and full["members"] >= 5
+    assert public["events_total"] == full["events_total"]  # events are not people: exact
 
 
 # --- sign-in --------------------------------------------------------------------------------
@@ -295,12 +297,15 @@ def test_the_first_admin_password_is_printed_once(fresh_server: LiveServer) -> N
 def test_ingest_is_rate_limited_per_token_and_address(edge: LiveServer) -> None:
     ingest = token(edge, role="ingest")
     code, _ = province(edge)
-    statuses, retry_after = [], None
-    with httpx.Client(base_url=edge.url, headers={"Authorization": f"Bearer {ingest}"}) as client:
-        for _ in range(100):
-            r = client.post("/api/events", json=[{"type": "like", "org": code}])
-            statuses.append(r.status_code)
-            retry_after = r.headers.get("retry-after", retry_after)
+
+    async def burst() -> list[httpx.Response]:
+        """100 posts at once: over the budget (burst 40, 20 a second) however slowly the server answers."""
+        async with httpx.AsyncClient(base_url=edge.url, headers={"Authorization": f"Bearer {ingest}"}, timeout=60) as client:
+            return await asyncio.gather(*(client.post("/api/events", json=[{"type": "like", "org": code}]) for _ in range(100)))
+
+    answers = asyncio.run(burst())
+    statuses = [r.status_code for r in answers]
+    retry_after = next((r.headers.get("retry-after") for r in answers if r.status_code == 429), None)
     assert 200 in statuses and 429 in statuses and retry_after is not None
     time.sleep(3)
     flood = [json.dumps({"type": "like", "org": code})] * 200

@@ -135,10 +135,10 @@ def test_a_session_lives_until_sign_out_expiry_or_deactivation(engine: Engine) -
 
 
 def test_anonymous_viewers_get_the_public_whole_tree_only_when_allowed(engine: Engine) -> None:
-    viewer = access_of(engine).viewer(token=None, session=None)
+    viewer = access_of(engine, anonymous_public=True).viewer(token=None, session=None)
     assert (viewer.scope, viewer.role, viewer.grant, viewer.may_read_members) == (Scope(1, "public"), "anonymous", None, False)
-    with pytest.raises(AccessRefused) as refused:
-        access_of(engine, anonymous_public=False).viewer(token=None, session=None)
+    with pytest.raises(AccessRefused) as refused:  # closed by default
+        access_of(engine).viewer(token=None, session=None)
     assert (refused.value.status, refused.value.code) == (401, "sign_in")
 
 

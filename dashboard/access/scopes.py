@@ -21,6 +21,9 @@ Level = Literal["full", "public"]
 LEVELS: tuple[Level, ...] = ("full", "public")
 # Counts below this are hidden at the public level: small enough to point at people.
 PUBLIC_MIN_COUNT = 5
+# The other counts of people are rounded to this (halves up), so a hidden count cannot be
+# worked out by subtraction from the counts shown beside it (docs/security.md, "The two levels").
+PUBLIC_ROUNDING = 10
 # Snapshot keys that count people: at the public level their small values are hidden.
 PEOPLE_KEYS = frozenset(
     {"members", "full_members", "probationary", "active_today", "active_15m", "lost_contact", "dues_paid", "pipeline", "structure", "transfers"}
@@ -53,6 +56,11 @@ class ScopeSigner:
         mac = hmac.new(self._secret, body, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(body).decode() + "." + base64.urlsafe_b64encode(mac).decode()
 
+    def derive(self, purpose: str, text: str) -> str:
+        """A value bound to ``text`` under this server's key, e.g. the CSRF token of a session secret."""
+        mac = hmac.new(self._secret, f"{purpose}\x00{text}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode()
+
     def verify(self, ticket: object, now: float | None = None) -> Scope | None:
         """The scope in a valid, unexpired ticket; None for anything else."""
         checked = self.verify_grant(ticket, now)
@@ -78,10 +86,24 @@ class ScopeSigner:
         return Scope(org_id=data["o"], level=data["l"]), grant if isinstance(grant, str) else None
 
 
-def mask_count(value: int | float | None, scope: Scope) -> int | float | None:
-    """At the public level a count under PUBLIC_MIN_COUNT (but above 0) becomes None ("<5")."""
-    if scope.public and isinstance(value, int) and 0 < value < PUBLIC_MIN_COUNT:
+def public_count(value: int) -> int | None:
+    """A count of people as the public level shows it: None under PUBLIC_MIN_COUNT (0 too), else rounded.
+
+    Hiding the small counts alone is not enough: beside ``members 632`` and
+    ``full_members 629`` a hidden ``probationary`` is 3. Rounding every shown
+    count to PUBLIC_ROUNDING leaves it uncertain by −5…+4, more than a hidden
+    count's whole range; and zero is hidden with the rest, or four hidden
+    children (each "at least 1") would pin a hidden parent of 4.
+    """
+    if value < PUBLIC_MIN_COUNT:
         return None
+    return (value + PUBLIC_ROUNDING // 2) // PUBLIC_ROUNDING * PUBLIC_ROUNDING
+
+
+def mask_count(value: int | float | None, scope: Scope) -> int | float | None:
+    """At the public level a count of people is ``public_count`` of it; other values pass unchanged."""
+    if scope.public and isinstance(value, int) and not isinstance(value, bool):
+        return public_count(value)
     return value
 
 
@@ -100,4 +122,8 @@ def mask_snapshot(snapshot: dict[str, Any], scope: Scope) -> dict[str, Any]:
     """A snapshot as ``scope`` may see it: at the public level, small counts of people hidden (``PEOPLE_KEYS``)."""
     if not scope.public:
         return snapshot
-    return {k: mask_counts(v, scope) if k in PEOPLE_KEYS else v for k, v in snapshot.items()}
+    masked = {k: mask_counts(v, scope) if k in PEOPLE_KEYS else v for k, v in snapshot.items()}
+    if "dues_rate" in snapshot:  # a share of people: from the shown counts, or it would give back the hidden ones
+        paid, members = masked.get("dues_paid"), masked.get("members")
+        masked["dues_rate"] = round(paid / members, 2) if isinstance(paid, int) and isinstance(members, int) and members else None
+    return masked

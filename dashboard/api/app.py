@@ -14,9 +14,11 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from dashboard import __version__
+from dashboard.access.throttle import LoginThrottle
 from dashboard.api.auth import router as auth_router
 from dashboard.api.imports import router as import_router
 from dashboard.api.ingest import router as ingest_router
+from dashboard.api.openapi import document_security
 from dashboard.api.read import router as api_router
 from dashboard.runtime.core import Runtime
 
@@ -34,8 +36,10 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         redoc_url=None,
     )
     api.state.runtime = runtime
+    api.state.login_throttle = LoginThrottle()  # in-process; a shared ThrottleState can replace its state
     api.include_router(api_router)
     api.include_router(ingest_router)
     api.include_router(import_router)
     api.include_router(auth_router)
+    document_security(api)
     return api

@@ -3,34 +3,31 @@
 The /login page posts a plain HTML form here (no script needed); the answer
 is a redirect that sets the session cookie (HttpOnly, SameSite=Strict,
 Secure over https) and the CSRF cookie Dash's renderer echoes back. Attempts
-are limited per address and per user name before any password is hashed, so
-guessing is answered with 429 long before it could succeed and costs the
-server almost nothing.
+are throttled per address and per address and account before any password
+is hashed (dashboard.access.throttle), so guessing is answered with 429 long
+before it could succeed, costs the server almost nothing, and cannot lock
+the real user out from their own address.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dashboard.access.limits import RateLimiter
+from dashboard.access.throttle import LoginThrottle
 from dashboard.access.users import SESSION_TTL, authenticate, close_session, open_session
 from dashboard.access.viewer import Viewer
 from dashboard.api.edge import normalise_origin
-from dashboard.api.viewer import CSRF_COOKIE, SESSION_COOKIE, client_address, request_viewer
+from dashboard.api.viewer import CSRF_COOKIE, CSRF_PURPOSE, SESSION_COOKIE, client_address, request_viewer
 from dashboard.runtime.core import Runtime
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
 MAX_FORM_BYTES = 16 * 1024
-# Ten tries at once from one address, then one every six seconds; a name gets twenty, then one every fifteen.
-ATTEMPTS_BY_ADDRESS = RateLimiter(rate=1 / 6, burst=10)
-ATTEMPTS_BY_NAME = RateLimiter(rate=1 / 15, burst=20)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -86,16 +83,18 @@ async def login(request: Request) -> Response:
     lang = "en" if form.get("lang") == "en" else "zh"
     address = client_address(request) or "unknown"
     runtime = _runtime(request)
-    name_key = "n:" + username.strip().lower()[:256]
-    for limiter, key in ((ATTEMPTS_BY_ADDRESS, "a:" + address), (ATTEMPTS_BY_NAME, name_key)):
-        if not limiter.allow(key):
-            runtime.audit.record_use(f"address:{address}", "login.rate_limited", target=username[:200], ok=False, address=address)
-            return _too_many(limiter.retry_after(key))
+    throttle: LoginThrottle = request.app.state.login_throttle
+    refused = throttle.check(address, username)
+    if refused is not None:  # one audit entry per address and burst (record_use writes at most one per 10 minutes)
+        runtime.audit.record_use(f"address:{address}", f"login.rate_limited.{refused.reason}", target=username[:200], ok=False, address=address)
+        return _too_many(refused.retry_after)
     user = await asyncio.to_thread(authenticate, runtime.engine, username, password)
     if user is None:
+        throttle.failed(address)
         await asyncio.to_thread(runtime.audit.record, f"address:{address}", "login", target=username[:200], ok=False, address=address)
         back = f"/login?error=1&lang={lang}&next={quote(_safe_next(form.get('next'), ''), safe='')}"
         return RedirectResponse(back, status_code=303)
+    throttle.succeeded(address)
     secret = await asyncio.to_thread(open_session, runtime.engine, user.id, address, request.headers.get("user-agent"))
     await asyncio.to_thread(runtime.audit.record, f"user:{user.username}", "login", address=address)
     home = ("/admin" if user.role == "admin" else "/") + ("?lang=en" if lang == "en" else "")
@@ -103,7 +102,8 @@ async def login(request: Request) -> Response:
     secure = runtime.settings.secure_cookies or request.url.scheme == "https"
     max_age = int(SESSION_TTL.total_seconds())
     response.set_cookie(SESSION_COOKIE, secret, max_age=max_age, httponly=True, secure=secure, samesite="strict")
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=max_age, httponly=False, secure=secure, samesite="strict")
+    csrf = runtime.signer.derive(CSRF_PURPOSE, secret)  # bound to this session: another session's token is refused
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict")
     return response
 
 

@@ -16,8 +16,18 @@
   scripts allowed by hash), frame embedding only for ``frame_origins``,
   nosniff, referrers only within the site (tokens travel in URLs), HSTS over https.
 - **CSRF.** Dash's renderer sends the ``_csrf_token`` cookie back as
-  ``X-CSRFToken``; a callback request whose header does not match loses its
-  session cookie here, so it runs as an anonymous viewer.
+  ``X-CSRFToken``; the token is derived from the session secret under the
+  server's key, so a callback request whose header is not its own session's
+  token loses its session cookie here and runs as an anonymous viewer.
+- **Closed by default.** Unless anonymous viewers are allowed (``--public``,
+  ``--exhibition``, the loopback demo), a page asked for with no token and no
+  session is redirected to ``/login?next=…``; the API answers 401 itself.
+- **Well-formed or refused.** POST-only paths answer other methods 405; a
+  Dash callback that is not a JSON object with ``output`` and ``inputs`` is
+  400 (415 without ``application/json``), a Dash websocket message that is not
+  a JSON object closes the socket (1007) — before Dash would raise on them; a
+  body stalled for ``body_timeout_s`` is 408; a client that leaves before its
+  body is read is one log line.
 - **No stack traces.** An exception that escapes the app is logged and
   answered with a plain 500.
 """
@@ -33,9 +43,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
+from starlette.requests import ClientDisconnect
 
 from dashboard.access.limits import RateLimiter
 
@@ -50,6 +61,12 @@ INGEST_WS_PATH = "/ws/ingest"
 INGEST_POST_PATH = "/api/events"
 DASH_CALLBACK_PATH = "/_dash-update-component"
 CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG = 1000, 1008, 1009
+DASH_WS_PATH = "/_dash-ws-callback"
+# Paths that take POST only: any other method is 405 (not Dash's HTML shell).
+POST_ONLY = frozenset({INGEST_POST_PATH, "/auth/login", "/auth/logout", DASH_CALLBACK_PATH})
+CLOSE_BAD_DATA = 1007
+# Paths that are not pages: a closed server answers them itself (401 from the API, Dash's callbacks refuse).
+NOT_PAGES = ("/api/", "/auth/", "/ws/", "/_dash", "/_reload", "/_favicon", "/assets/", "/login")
 
 
 def normalise_origin(origin: str) -> str:
@@ -72,6 +89,10 @@ class SecurityPolicy:
     session_cookie: str = "lx_session"
     csrf_cookie: str = "_csrf_token"
     csrf_header: str = "x-csrftoken"
+    # Closed by default (docs/security.md): a page asked for with no token and no session goes to sign-in.
+    closed: bool = False
+    # A request body that stalls this long between chunks is answered 408 and its connection freed.
+    body_timeout_s: float = 30.0
 
     @classmethod
     def from_origins(cls, allowed: Sequence[str], frames: Sequence[str], **kwargs: Any) -> SecurityPolicy:
@@ -138,6 +159,13 @@ def _token_key(token: str | None) -> str | None:
     return "t:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else None
 
 
+def _is_json_object(payload: str | bytes | None) -> bool:
+    try:
+        return payload is not None and isinstance(orjson.loads(payload), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
 def _cookies(headers: dict[str, str]) -> SimpleCookie:
     jar: SimpleCookie = SimpleCookie()
     try:
@@ -147,8 +175,11 @@ def _cookies(headers: dict[str, str]) -> SimpleCookie:
     return jar
 
 
-class _TooLarge(Exception):
-    pass
+# Bodies the edge refuses itself, by reason: the status and the one-line detail.
+_BODY_REFUSALS: dict[str, Callable[[SecurityPolicy], tuple[int, str]]] = {
+    "too_large": lambda p: (413, f"the body is over {p.max_body_bytes:,} bytes, the most accepted"),
+    "stalled": lambda p: (408, f"the body stalled for {p.body_timeout_s:g} s; send it again"),
+}
 
 
 @dataclass
@@ -160,13 +191,22 @@ class _WsState:
     token_key: str | None
     accepted: bool = False
     closed: bool = False
+    # A request body that stalls this long between chunks is answered 408 and its connection freed.
+    body_timeout_s: float = 30.0
     own_messages: RateLimiter | None = None
     last_seen: float = 0.0
 
 
 class SecurityMiddleware:
-    def __init__(self, app: Callable[..., Any], policy: SecurityPolicy, script_hashes: Callable[[], Sequence[str]] = tuple) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        policy: SecurityPolicy,
+        script_hashes: Callable[[], Sequence[str]] = tuple,
+        csrf_of_session: Callable[[str], str] | None = None,
+    ) -> None:
         self.app = app
+        self._csrf_of_session = csrf_of_session
         self.policy = policy
         self._script_hashes = script_hashes
         self._csp: tuple[tuple[str, ...], bytes] | None = None
@@ -210,8 +250,12 @@ class SecurityMiddleware:
         path, method = scope.get("path", ""), scope.get("method", "GET")
         started = False
 
+        answered = False  # the edge answered itself (a body too large or too slow): the app's answer goes nowhere
+
         async def send_with_headers(message: Message) -> None:
             nonlocal started
+            if answered:
+                return
             if message["type"] == "http.response.start":
                 started = True
                 message = {**message, "headers": [*message.get("headers", ()), *self._security_headers(scope)]}
@@ -223,6 +267,12 @@ class SecurityMiddleware:
                                      "headers": [(b"content-type", b"application/json"), *more]})
             await send_with_headers({"type": "http.response.body", "body": body})
 
+        if self.policy.closed and method == "GET" and self._needs_sign_in(scope, path, headers):
+            await self._to_sign_in(scope, path, send_with_headers)
+            return
+        if path in POST_ONLY and method != "POST":
+            await answer(405, f"{path} takes POST only", [(b"allow", b"POST")])
+            return
         if path == INGEST_POST_PATH and method == "POST":
             refused = self._ingest_refusal(_address(scope), _token_key(_token(scope, headers)))
             if refused is not None:
@@ -231,30 +281,103 @@ class SecurityMiddleware:
         limited = path != INGEST_POST_PATH  # the ingest route enforces its own 4 MiB limit with its own message
         declared = headers.get("content-length", "")
         if limited and declared.isdigit() and int(declared) > self.policy.max_body_bytes:
-            await answer(413, f"the body is over {self.policy.max_body_bytes:,} bytes, the most accepted")
+            await answer(*_BODY_REFUSALS["too_large"](self.policy))
             return
-        if method == "POST" and path.endswith(DASH_CALLBACK_PATH):
-            scope = self._drop_session_without_csrf(scope, headers)
-        received = 0
+        received, body_done = 0, False
+
+        async def refuse_body(refusal: str) -> Message:
+            """Answer 413/408 now, then tell the app the client is gone (it must not answer 500 over it)."""
+            nonlocal answered
+            if not started:
+                await answer(*_BODY_REFUSALS[refusal](self.policy))
+            answered = True
+            return {"type": "http.disconnect"}
 
         async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if limited and message["type"] == "http.request":
+            nonlocal received, body_done
+            if body_done:
+                return await receive()  # after the body: waiting for a disconnect is not slow
+            try:
+                message = await asyncio.wait_for(receive(), self.policy.body_timeout_s)
+            except TimeoutError:
+                return await refuse_body("stalled")
+            if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.policy.max_body_bytes:
-                    raise _TooLarge
+                body_done = not message.get("more_body", False)
+                if limited and received > self.policy.max_body_bytes:
+                    return await refuse_body("too_large")
             return message
 
+        if method == "POST" and path.endswith(DASH_CALLBACK_PATH):
+            scope = self._drop_session_without_csrf(scope, headers)
+            try:
+                checked = await self._dash_callback_body(headers, counted_receive)
+            except ClientDisconnect:
+                return  # refused above (413/408), or the client left
+            if isinstance(checked, tuple):
+                await answer(*checked)
+                return
+            counted_receive = checked
         try:
             await self.app(scope, counted_receive, send_with_headers)
-        except _TooLarge:
-            if not started:
-                await answer(413, f"the body is over {self.policy.max_body_bytes:,} bytes, the most accepted")
+        except ClientDisconnect:
+            if not answered:
+                log.info("%s %s: the client left before sending its whole body", method, path)
         except Exception:
             log.exception("unhandled error on %s %s", method, path)
             if not started:
                 await answer(500, "internal error; it has been logged")
+
+    def _needs_sign_in(self, scope: Scope, path: str, headers: dict[str, str]) -> bool:
+        """A page (not the API, Dash's own routes, assets or /login) asked for with no token and no session."""
+        if path.startswith(NOT_PAGES) or "." in path.rsplit("/", 1)[-1]:
+            return False
+        return _token(scope, headers) is None and self.policy.session_cookie not in _cookies(headers)
+
+    @staticmethod
+    async def _to_sign_in(scope: Scope, path: str, send: Send) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        lang = parse_qs(query).get("lang", [""])[0]
+        target = path + (f"?{query}" if query else "")
+        location = f"/login?{urlencode({'next': target, **({'lang': lang} if lang in ('zh', 'en') else {})})}"
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    @staticmethod
+    async def _dash_callback_body(headers: dict[str, str], receive: Receive) -> tuple[int, str] | Receive:
+        """A Dash callback request must be a JSON object naming its output and inputs; else (status, reason).
+
+        Dash itself answers other bodies with a 500 and a traceback in the log. The body (bounded by the
+        size limit) is read here and handed on unchanged.
+        """
+        if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return 415, "a callback request is JSON: Content-Type: application/json"
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise ClientDisconnect
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return 400, "a callback request must be valid JSON"
+        if not isinstance(doc, dict) or not isinstance(doc.get("output"), str) or not isinstance(doc.get("inputs"), list):
+            return 400, 'a callback request is a JSON object with "output" (text) and "inputs" (an array)'
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
 
     def _ingest_refusal(self, address: str, token_key: str | None) -> tuple[str, int] | None:
         """Why an ingest frame from this address and token is over its rate, with the seconds to wait; None if not."""
@@ -268,7 +391,10 @@ class SecurityMiddleware:
         jar = _cookies(headers)
         if self.policy.session_cookie not in jar:
             return scope
-        expected = jar[self.policy.csrf_cookie].value if self.policy.csrf_cookie in jar else ""
+        if self._csrf_of_session is not None:  # the token is bound to this session: no other session's, no planted cookie
+            expected = self._csrf_of_session(jar[self.policy.session_cookie].value)
+        else:
+            expected = jar[self.policy.csrf_cookie].value if self.policy.csrf_cookie in jar else ""
         sent = headers.get(self.policy.csrf_header, "")
         if expected and hmac.compare_digest(expected.encode(), sent.encode()):
             return scope
@@ -356,6 +482,8 @@ class SecurityMiddleware:
         size = len(text.encode()) if text is not None else len(data or b"")
         if size > self.policy.max_ws_message_bytes:
             return await close(CLOSE_TOO_BIG, f"message over {self.policy.max_ws_message_bytes:,} bytes")
+        if state.path == DASH_WS_PATH and not _is_json_object(text if text is not None else data):
+            return await close(CLOSE_BAD_DATA, "a callback message is a JSON object")
         if state.own_messages is not None and not state.own_messages.allow("connection"):
             return await close(CLOSE_POLICY, f"rate limit: more than {self.policy.ws_messages_per_s:g} messages a second")
         return message

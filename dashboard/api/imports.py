@@ -104,6 +104,9 @@ async def upload_file(job_id: str, kind: str, request: Request, name: str = Quer
         raise HTTPException(413, str(exc)) from None
     except BaseException:
         upload.abort()
+        job = jobs.get(job_id)
+        if job.state == "new" and not job.files:  # the uploader left: its import holds nothing, free the slot now
+            jobs.discard(job_id)
         raise
     upload.finish()
     return {"kind": kind, "size": upload.size}

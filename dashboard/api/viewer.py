@@ -15,6 +15,8 @@ from dashboard.runtime.core import Runtime
 SESSION_COOKIE = "lx_session"
 # Read by Dash's renderer and sent back as X-CSRFToken with each callback (double submit, see dashboard.api.edge).
 CSRF_COOKIE = "_csrf_token"
+# The CSRF token is ScopeSigner.derive(CSRF_PURPOSE, session secret): the edge recomputes it from the session cookie.
+CSRF_PURPOSE = "csrf"
 
 
 def client_address(request: Request) -> str | None:

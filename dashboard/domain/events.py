@@ -19,12 +19,38 @@ import enum
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 MAX_EVENT_ID_LENGTH = 64
+EARLIEST_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+ISO_HINT = "use ISO 8601 with an offset, e.g. 2026-11-27T09:30:00+08:00"
+
+
+def _iso_8601_with_offset(value: Any) -> Any:
+    """``ts`` as the docs define it: an ISO 8601 string with a UTC offset, from 2000 on — no epoch numbers."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a date-time; {ISO_HINT}")
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise ValueError(f"{shown!r} is not a date-time; {ISO_HINT}") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"ts needs a UTC offset, e.g. 2026-11-27T09:30:00+08:00 (got {value!r})")
+    if parsed < EARLIEST_TS:
+        raise ValueError(f"ts {parsed.isoformat()} is before 2000-01-01T00:00:00Z, the earliest time taken")
+    return parsed
+
+
+Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_8601_with_offset)]
+# Numbers are JSON numbers: no true/false, no "5" (pydantic's strict mode; a float still takes 3).
+WholeNumber = Annotated[int, Field(strict=True)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 class EventType(str, enum.Enum):
@@ -66,8 +92,8 @@ class _Data(BaseModel):
 
 
 class StudyData(_Data):
-    points: int = Field(ge=0, le=1000)
-    minutes: int = Field(default=0, ge=0, le=1440)
+    points: WholeNumber = Field(ge=0, le=1000)
+    minutes: WholeNumber = Field(default=0, ge=0, le=1440)
     title: Title
 
 
@@ -85,7 +111,7 @@ class InteractionData(_Data):
 
 class MeetingHeldData(_Data):
     kind: MeetingKind
-    attendees: int = Field(ge=0, le=100_000)
+    attendees: WholeNumber = Field(ge=0, le=100_000)
     title: Title | None = None
 
 
@@ -95,12 +121,12 @@ class MeetingAttendedData(_Data):
 
 
 class DuesPaidData(_Data):
-    amount: float = Field(gt=0, le=1_000_000)
+    amount: Number = Field(gt=0, le=1_000_000)
     month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 class VolunteerData(_Data):
-    hours: float = Field(gt=0, le=24)
+    hours: Number = Field(gt=0, le=24)
     title: Title | None = None
 
 
@@ -135,7 +161,7 @@ class NoticeData(_Data):
     title: Title
     level: NoticeLevel = NoticeLevel.info
     body: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    ttl_s: int = Field(default=3600, ge=10, le=30 * 86400)
+    ttl_s: WholeNumber = Field(default=3600, ge=10, le=30 * 86400)
 
 
 DATA_MODELS: dict[EventType, type[_Data]] = {
@@ -195,19 +221,12 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=MAX_EVENT_ID_LENGTH)] | None = None
+    id: Code | None = None
     type: EventType
-    ts: dt.datetime | None = None
+    ts: Timestamp | None = None
     org: Code
     member: Code | None = None
     data: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("ts")
-    @classmethod
-    def _needs_offset(cls, v: dt.datetime | None) -> dt.datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("ts needs a UTC offset, e.g. 2026-11-27T09:30:00+08:00")
-        return v
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -39,9 +39,9 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select, update
 
-from dashboard.domain.events import DATA_MODELS, MEMBER_REQUIRED, EventIn, EventType, StoredEvent
+from dashboard.domain.events import DATA_MODELS, MEMBER_REQUIRED, EventIn, EventType, StoredEvent, TransferData
 from dashboard.live.bus import Bus
 from dashboard.store.models import Member
 from dashboard.store.tree import OrgTree
@@ -140,7 +140,9 @@ def _say(err: Any) -> str:
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         op = {"greater_than_equal": ("≥", "ge"), "greater_than": (">", "gt"),
               "less_than_equal": ("≤", "le"), "less_than": ("<", "lt")}[kind]
-        return f"must be {op[0]} {ctx[op[1]]} (got {_shown(value)})"
+        bound = ctx[op[1]]
+        bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+        return f"must be {op[0]} {bound} (got {_shown(value)})"
     if kind == "string_too_long":
         return f"at most {ctx['max_length']} characters (got {len(value)})"
     if kind == "string_too_short":
@@ -187,7 +189,13 @@ class MemberIndex:
     small dict.
     """
 
-    def __init__(self, codes_and_ids: Sequence[tuple[str, int]]) -> None:
+    def __init__(self, codes_and_ids: Sequence[tuple[str, int]], org_of: Mapping[int, int] | None = None) -> None:
+        org_of = org_of or {}
+        top = max(org_of, default=-1)
+        # The roll's member id → organisation id (-1: not known); 4 bytes a member.
+        self._org_of = np.full(top + 1, -1, dtype=np.int64)
+        if org_of:
+            self._org_of[np.fromiter(org_of.keys(), dtype=np.int64)] = np.fromiter(org_of.values(), dtype=np.int64)
         hashes = np.fromiter((hash(code) for code, _ in codes_and_ids), dtype=np.int64, count=len(codes_and_ids))
         ids = np.fromiter((i for _, i in codes_and_ids), dtype=np.int64, count=len(codes_and_ids))
         order = np.argsort(hashes, kind="stable")
@@ -201,11 +209,22 @@ class MemberIndex:
     @classmethod
     def load(cls, engine: Engine) -> MemberIndex:
         with engine.connect() as conn:
-            rows = conn.execute(select(Member.code, Member.id)).all()
-        return cls([(code, member_id) for code, member_id in rows])
+            rows = conn.execute(select(Member.code, Member.id, Member.org_id)).all()
+        return cls([(code, member_id) for code, member_id, _ in rows], {member_id: org for _, member_id, org in rows})
 
     def __len__(self) -> int:
         return len(self._hashes)
+
+    def org_of(self, member_id: int) -> int | None:
+        """The organisation the roll has the member in (after the transfers stored since it was loaded)."""
+        if 0 <= member_id < len(self._org_of) and self._org_of[member_id] >= 0:
+            return int(self._org_of[member_id])
+        return None
+
+    def move(self, member_id: int, org_id: int) -> None:
+        """A completed transfer, once stored: the member is now on the roll of ``org_id``."""
+        if 0 <= member_id < len(self._org_of):
+            self._org_of[member_id] = org_id
 
     def lookup(self, codes: Sequence[str]) -> list[int | None]:
         """The id of each code, None where the code is not on the roll."""
@@ -232,6 +251,11 @@ class Row:
 
     values: tuple[Any, ...]  # in EVENT_COLUMNS order
     data: dict[str, Any]
+    moves_to: int | None = None  # a transfer_completed: the organisation id the member moves to
+
+    @property
+    def member_id(self) -> int | None:
+        return self.values[5]
 
     @property
     def event_id(self) -> str:
@@ -337,8 +361,8 @@ class EventChecker:
         now_ms: int,
         scope_org_id: int | None,
     ) -> tuple[list[Row], list[dict[str, Any]]]:
-        """Codes to ids, the rules beyond the schema (scope, member required, clock), and the rows."""
-        by_code, tree = self.tree.by_code, self.tree
+        """Codes to ids, the rules beyond the schema (scope, roll, transfers, clock), and the rows."""
+        by_code = self.tree.by_code
         member_ids = iter(self.members.lookup([e.member for _, e, _ in valid if e.member is not None]))
         rows: list[Row] = []
         latest_ms = now_ms + MAX_FUTURE_MS
@@ -347,32 +371,76 @@ class EventChecker:
             member_id = next(member_ids) if member is not None else None
             org_id = by_code.get(event.org)
             ts_ms = now_ms if ts is None else round(ts.timestamp() * 1000)
+            moves_to: int | None = None
             if org_id is None:
-                error = f"unknown organisation {event.org!r}"
-            elif scope_org_id is not None and not tree.is_within(org_id, scope_org_id):
-                error = f"organisation {event.org!r} is outside this token's scope ({tree.nodes[scope_org_id].code})"
+                error: str | None = f"unknown organisation {event.org!r}"
+            elif (error := self._outside(event.org, org_id, scope_org_id)) is not None:
+                pass
             elif member is None and event.type in MEMBER_REQUIRED:
                 error = f"member: required for a {TYPE_NAMES[event.type]} event"
-            elif member is not None and member_id is None:
+            elif member is not None and (member_id is None or not self._member_in(member_id, scope_org_id)):
                 error = f"unknown member {member!r}"
-            elif ts is not None and ts_ms > latest_ms:
+            elif isinstance(data_model, TransferData):
+                error, moves_to = self._transfer_error(event, org_id, member_id, data_model, scope_org_id)
+            elif member_id is not None and not self._member_in(member_id, org_id):
+                error = f"member {member!r} is not on the roll of {event.org!r} or an organisation under it"
+            if error is None and ts is not None and ts_ms > latest_ms:
                 error = self._future_error(ts, now_ms)
-            else:
-                data = data_model.model_dump(mode="json", exclude_none=True)
-                values = (
-                    None if event_id is None else key_hash(event_id),
-                    self._ids.next() if event_id is None else event_id,
-                    TYPE_NAMES[event.type],
-                    ts_ms,
-                    org_id,
-                    member_id,
-                    orjson.dumps(data).decode(),
-                )
-                rows.append(Row(values, data))
+            if error is not None:
+                rejected.append({"index": index, "error": error})
                 continue
-            rejected.append({"index": index, "error": error})
+            data = data_model.model_dump(mode="json", exclude_none=True)
+            values = (
+                None if event_id is None else key_hash(event_id),
+                self._ids.next() if event_id is None else event_id,
+                TYPE_NAMES[event.type],
+                ts_ms,
+                org_id,
+                member_id,
+                orjson.dumps(data).decode(),
+            )
+            rows.append(Row(values, data, moves_to))
         rejected.sort(key=lambda r: r["index"])
         return rows, rejected
+
+    def _outside(self, code: str, org_id: int, scope_org_id: int | None) -> str | None:
+        """Why an organisation an event names is refused for this token's scope; None if it is inside."""
+        if scope_org_id is None or self.tree.is_within(org_id, scope_org_id):
+            return None
+        return f"organisation {code!r} is outside this token's scope ({self.tree.nodes[scope_org_id].code})"
+
+    def _member_in(self, member_id: int, org_id: int | None) -> bool:
+        """The roll has the member in ``org_id``'s subtree (None: the whole tree)."""
+        if org_id is None:
+            return True
+        home = self.members.org_of(member_id)
+        return home is not None and home in self.tree.nodes and self.tree.is_within(home, org_id)
+
+    def _transfer_error(
+        self, event: EventIn, org_id: int, member_id: int | None, data: TransferData, scope_org_id: int | None
+    ) -> tuple[str | None, int | None]:
+        """A transfer names two organisations: both known and in scope, the event's one of them, the member
+        on the roll of the one left (or, for a completion sent again, of the one joined).
+
+        Returns the error, or None and the organisation a completed transfer moves the member to.
+        """
+        ends: dict[str, int] = {}
+        for field_name in ("from_org", "to_org"):
+            code = getattr(data, field_name)
+            end = self.tree.by_code.get(code)
+            if end is None:
+                return f"data.{field_name}: unknown organisation {code!r}", None
+            outside = self._outside(code, end, scope_org_id)
+            if outside is not None:
+                return f"data.{field_name}: {outside}", None
+            ends[field_name] = end
+        if org_id not in ends.values():
+            return f"org {event.org!r} must be the transfer's from_org or to_org", None
+        completed = event.type == EventType.transfer_completed
+        homes = [ends["from_org"], ends["to_org"]] if completed else [ends["from_org"]]
+        if member_id is not None and not any(self._member_in(member_id, home) for home in homes):
+            return f"member {event.member!r} is not on the roll of {data.from_org!r} (the organisation left)", None
+        return None, ends["to_org"] if completed else None
 
     @staticmethod
     def _future_error(ts: dt.datetime, now_ms: int) -> str:
@@ -438,6 +506,10 @@ class EventWriter:
                 params = tuple(itertools.chain.from_iterable(row.values for row in chunk))
                 for seq, event_id in conn.exec_driver_sql(self._statement(len(chunk)), params):
                     seq_of[event_id] = seq
+            moves = [{"member": row.member_id, "org": row.moves_to} for row in todo
+                     if row.moves_to is not None and row.event_id in seq_of]
+            if moves:  # the roll follows completed transfers in the same transaction: store and screens agree
+                conn.execute(update(Member).where(Member.id == bindparam("member")).values(org_id=bindparam("org")), moves)
         return [
             [row.stored(seq_of[row.event_id]) for row in rows if row.event_id in seq_of]
             for rows in fresh
@@ -560,6 +632,14 @@ class Ingestor:
             await self._room.wait_for(lambda: self._pending == 0 or self._pending + n <= self._pending_limit)
             self._pending += n
 
+    def _follow_moves(self, jobs: list[_Job], fresh: list[list[StoredEvent]]) -> None:
+        """The checker's roll follows the completed transfers just stored (as the members table did)."""
+        for job, new in zip(jobs, fresh):
+            stored = {e.event_id for e in new}
+            for row in job.rows:
+                if row.moves_to is not None and row.member_id is not None and row.event_id in stored:
+                    self._checker.members.move(row.member_id, row.moves_to)
+
     async def _release(self, n: int) -> None:
         assert self._room is not None
         async with self._room:
@@ -610,6 +690,7 @@ class Ingestor:
                 await self._bus.async_publish(sorted(itertools.chain.from_iterable(fresh), key=attrgetter("seq")))
             except Exception:
                 log.exception("publishing %d stored events failed; they are stored and will count after a restart", size)
+            self._follow_moves(jobs, fresh)
             for job, new in zip(jobs, fresh):
                 if not job.future.done():
                     job.future.set_result(IngestResult(len(new), len(job.rows) - len(new), job.rejected))

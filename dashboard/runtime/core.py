@@ -181,7 +181,7 @@ class Runtime:
             feed=feed,
             ingestor=ingestor,
             publisher=publisher,
-            signer=ScopeSigner(load_signing_key()),
+            signer=ScopeSigner(load_signing_key(engine, settings.secret_key_file)),
             topology=topology,
             regions=regions,
         )

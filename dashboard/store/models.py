@@ -280,3 +280,13 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (CheckConstraint("outcome IN ('ok', 'refused')", name="ck_audit_outcome"),)
+
+
+class ServerSecret(Base):
+    """A secret of this deployment (the ticket-signing key), created once in its own database."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,9 @@ The roster holds personal data and is written at the ``full`` level only; at
 the ``public`` level the export has the tree, the links and the KPIs, with
 small counts masked as on public screens.
 
-CSV is UTF-8 with a BOM (Excel then opens Chinese text correctly); rows are
+No cell is ever a formula: CSV cells that a spreadsheet would evaluate are
+neutralised (``dashboard.transfer.formulas``, undone by the importer) and
+every .xlsx cell is a string cell. CSV is UTF-8 with a BOM (Excel then opens Chinese text correctly); rows are
 streamed to both formats, so a million-member roster does not sit in memory.
 """
 
@@ -24,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import Engine, select
 
-from dashboard.access.scopes import Scope, mask_counts
+from dashboard.access.scopes import Scope, mask_snapshot
 from dashboard.live.aggregator import Aggregator
 from dashboard.store.models import Member, Organisation, OrgLink
 from dashboard.store.tree import OrgTree
+from dashboard.transfer.formulas import neutralise
 from dashboard.transfer.importer.columns import COLUMNS, FileKind, header
 from dashboard.transfer.importer.vocab import (
     EDUCATION,
@@ -171,7 +175,7 @@ def _kpi_sheet(aggregator: Aggregator, tree: OrgTree, ids: list[int], scope: Sco
 
     def rows() -> Iterator[list[Any]]:
         for org_id in ids:
-            snap = _flat(mask_counts(aggregator.snapshot(org_id), scope))
+            snap = _flat(mask_snapshot(aggregator.snapshot(org_id), scope))
             node = tree.nodes[org_id]
             yield [node.code, node.name, _label(ORG_KIND, node.kind, lang), *("" if snap.get(k) is None else snap[k] for k in keys)]
 
@@ -191,6 +195,13 @@ def _flat(snapshot: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _text_cell(worksheet: Any, value: Any) -> WriteOnlyCell:
+    """A string cell whatever the value: a spreadsheet never evaluates it (``=…`` is not a formula here)."""
+    cell = WriteOnlyCell(worksheet, value="" if value is None else str(value))
+    cell.data_type = "s"
+    return cell
+
+
 def _write(sheet: Sheet, out_dir: Path, formats: Sequence[str], lang: str) -> int:
     """Stream the sheet's rows into every format at once; returns the number of rows."""
     count = 0
@@ -207,9 +218,9 @@ def _write(sheet: Sheet, out_dir: Path, formats: Sequence[str], lang: str) -> in
             worksheet.append(list(sheet.header))
         for row in sheet.rows:
             if csv_writer is not None:
-                csv_writer.writerow(row)
+                csv_writer.writerow([neutralise(value) for value in row])
             if workbook is not None:
-                worksheet.append(list(row))
+                worksheet.append([_text_cell(worksheet, value) for value in row])
             count += 1
         if workbook is not None:
             workbook.save(out_dir / f"{sheet.name}.xlsx")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from dashboard.transfer.formulas import restore_frame
 from dashboard.transfer.importer.columns import COLUMNS, IGNORED_HEADERS, Column, FileKind, normalise_header
 from dashboard.transfer.importer.grid import GridUnreadable, Sheet, html_sheets, workbook_sheet, workbook_sheet_names
 from dashboard.transfer.importer.layout import (
@@ -266,7 +267,7 @@ def _read_csv(
                 numbers = np.arange(next_row, next_row + len(chunk))
                 next_row += len(chunk)
                 kept = skipped.classify(chunk, numbers)
-                chunks.append(_tidy(chunk[kept].reset_index(drop=True), mapping))
+                chunks.append(restore_frame(_tidy(chunk[kept].reset_index(drop=True), mapping)))  # formulas un-neutralised
                 row_numbers.append(numbers[kept])
                 if progress is not None:
                     progress(min(handle.tell() / total, 1.0))
