@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from dashboard import __version__
+from dashboard.api import health
 from dashboard.api.auth import router as auth_router
 from dashboard.api.imports import router as import_router
 from dashboard.api.ingest import router as ingest_router
@@ -34,6 +35,7 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         redoc_url=None,
     )
     api.state.runtime = runtime
+    health.install(api, runtime)
     api.include_router(api_router)
     api.include_router(ingest_router)
     api.include_router(import_router)

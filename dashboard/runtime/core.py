@@ -130,6 +130,11 @@ class Runtime:
             topology=topology,
         )
 
+    @property
+    def reloading(self) -> bool:
+        """True while ``reload`` rebuilds the live state (readiness reports it)."""
+        return self._reload_lock.locked()
+
     def on_reload(self, listener: ReloadListener) -> None:
         """Call ``listener(tree, aggregator)`` after every reload (for parts that keep their own references)."""
         self._reload_listeners.append(listener)

@@ -134,6 +134,7 @@ class Aggregator:
         self._minute = self._now_ms // 60_000
         self._started_ms: int | None = None
         self.ignored_events = 0  # events whose organisation is not in the tree
+        self.last_seq = 0  # the highest seq counted: every stored event up to it is in this state
         self._recount_branches()
 
     # ------------------------------------------------------------------ loading
@@ -178,6 +179,7 @@ class Aggregator:
             self._advance(int(self._clock() * 1000))
             if not events:
                 return
+            self.last_seq = max(self.last_seq, events[-1].seq)
             if self._started_ms is None:  # the first event ever starts the lost-contact clock for everyone
                 self._started_ms = min(events[0].ts_ms, self._now_ms)
                 self._recount_members()
