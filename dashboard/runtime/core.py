@@ -24,6 +24,7 @@ from dashboard.domain.events import StoredEvent
 from dashboard.ingest.ingestor import Ingestor
 from dashboard.live.aggregator import Aggregator
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
+from dashboard.live.aggregator.snapshot import SnapshotWriter, fingerprint, restore_or_rebuild, snapshot_key
 from dashboard.live.bus import Bus, InProcessBus
 from dashboard.live.publisher import FramePublisher
 from dashboard.settings import Settings
@@ -95,6 +96,8 @@ class Runtime:
     signer: ScopeSigner
     topology: Topology
     started_at: float = field(default_factory=time.time)
+    snapshots: SnapshotWriter | None = None
+    state_fingerprint: str = ""
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
@@ -106,7 +109,15 @@ class Runtime:
         for problem in tree.problems:
             log.warning("organisation tree: %s", problem)
         tz = ZoneInfo(settings.timezone)
-        aggregator = Aggregator.rebuild(engine, tree, tz=tz)
+        signing_key = load_signing_key()
+        started = time.monotonic()
+        restored = restore_or_rebuild(engine, tree, snapshot_key(signing_key), tz=tz)
+        aggregator = restored.aggregator
+        if restored.from_snapshot:
+            log.info("live state restored from the snapshot at seq %d plus %d events in %.1f s",
+                     restored.snapshot_seq, restored.replayed, time.monotonic() - started)
+        else:
+            log.info("live state rebuilt from all %d events in %.1f s (%s)", restored.replayed, time.monotonic() - started, restored.reason)
         bus = InProcessBus()
         audit = AuditLog(engine)
         feed = AggregatorFeed(aggregator)
@@ -115,7 +126,7 @@ class Runtime:
         publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
         topology = Topology.start(engine, tree, aggregator)
         publisher.sections.extend(topology_sections(topology))
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             tree=tree,
@@ -126,9 +137,14 @@ class Runtime:
             feed=feed,
             ingestor=ingestor,
             publisher=publisher,
-            signer=ScopeSigner(load_signing_key()),
+            signer=ScopeSigner(signing_key),
             topology=topology,
+            state_fingerprint=fingerprint(engine, tree),
         )
+        runtime.snapshots = SnapshotWriter(
+            engine, snapshot_key(signing_key), lambda: (runtime.aggregator, runtime.state_fingerprint), settings.snapshot_interval_s
+        ).start(saved_seq=restored.snapshot_seq if restored.from_snapshot else -1)
+        return runtime
 
     @property
     def reloading(self) -> bool:
@@ -174,10 +190,15 @@ class Runtime:
             self.access = Access(self.engine, tree, self.settings, self.audit)  # scopes resolve in the new tree
             for listener in self._reload_listeners:
                 listener(tree, aggregator)
+            self.state_fingerprint = fingerprint(self.engine, tree)
+            if self.snapshots is not None:
+                self.snapshots.write_now(force=True)  # older snapshots were counted over the old tree or roll
         log.info("live state reloaded: %d organisations", len(tree))
 
     def close(self) -> None:
         self.topology.close()
         self.publisher.close()
         self.ingestor.close()
+        if self.snapshots is not None:
+            self.snapshots.close()
         self.engine.dispose()

@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -276,3 +277,23 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (CheckConstraint("outcome IN ('ok', 'refused')", name="ck_audit_outcome"),)
+
+
+class LiveSnapshot(Base):
+    """The live aggregates as of ``last_seq``, so a start replays only the events after it.
+
+    ``state`` is the aggregator's state (dashboard/live/aggregator/snapshot.py),
+    signed with the server's key (``signature``); ``fingerprint`` names the
+    organisation tree and roll it was counted over — a snapshot whose
+    fingerprint differs from the store's is not used.
+    """
+
+    __tablename__ = "live_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[int] = mapped_column(SmallInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
