@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +18,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from callbacks.live import GRANT_CHECK_S
 from dashboard.api.edge import normalise_origin, origin_problem
-from tests.conftest import LiveServer
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from tests.conftest import ROOT, LiveServer
 from tests.db_gate import DbGate
 
 pytestmark = pytest.mark.api
@@ -96,8 +100,16 @@ def test_a_database_that_refuses_gets_503_json_everywhere_and_names_nothing(gate
     admin = {"Authorization": f"Bearer {server.admin_token}"}
     top = httpx.get(server.url + "/api/snapshot", timeout=10).json()["org"]
     assert httpx.get(server.url + "/api/ready", timeout=10).status_code == 200
+    display = subprocess.run([sys.executable, "-m", "dashboard", "token", "create", "--role", "display", "--database-url", database_url],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120).stdout.strip()  # fmt: skip
+    ticket = find_ticket(asyncio.run(page_layout(server.url, "/", f"token={display}")))
+    callback_id = asyncio.run(stream_callback_id(server.url))
     gate.close()
     forbidden = secrets_of(database_url, gate)
+
+    # A wall opened with a display token keeps its frames: its grant cannot be re-checked, nor revoked, meanwhile.
+    screen = asyncio.run(ScreenClient(server.url, ticket, callback_id).run(GRANT_CHECK_S + 4))
+    assert screen.received_ms and screen.received_ms[-1] - screen.received_ms[0] > (GRANT_CHECK_S + 1) * 1000, screen.received_ms
 
     ready = httpx.get(server.url + "/api/ready", timeout=10)
     assert ready.status_code == 503 and ready.json()["not_ready"]["store"] == "unreachable", ready.text
