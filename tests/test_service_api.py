@@ -44,6 +44,30 @@ def test_health_and_ready_answer_at_once(live_server: LiveServer) -> None:
     assert ready.headers["cache-control"] == "no-store"
 
 
+def test_while_it_starts_the_port_refuses_at_once_and_never_hangs(tmp_path: Path) -> None:
+    """Before the live state is built a probe is refused, not left waiting in the listen backlog."""
+    server = LiveServer(tmp_path / "lianxin.db", demo_members=2000)
+    server.launch()
+    refused = 0
+    try:
+        while True:
+            assert server.proc is not None and server.proc.poll() is None, server.log_tail()
+            try:
+                answer = httpx.get(server.url + "/api/ready", timeout=httpx.Timeout(10.0, connect=10.0))
+            except httpx.ConnectError:
+                refused += 1
+                time.sleep(0.1)
+                continue
+            except httpx.TimeoutException:
+                pytest.fail("a request to a starting server hung instead of being refused")
+            assert answer.status_code == 200, answer.text
+            break
+        assert refused > 0, "the server was never seen starting"
+        assert "Lianxin serving at" in server.log_path.read_text(errors="replace")
+    finally:
+        server.stop()
+
+
 # -- a database that refuses connections -------------------------------------------------
 
 
