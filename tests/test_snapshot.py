@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import zlib
 
 import pytest
 from sqlalchemy import insert, update
@@ -101,8 +102,10 @@ class _Payload:
 def test_a_blob_naming_anything_but_a_live_state_is_refused_even_when_signed(tmp_path) -> None:
     engine, tree = make_store(tmp_path)
     with pytest.raises(StateError, match="builtins.print"):
-        Aggregator.from_state(pickle.dumps({"x": _Payload()}), tree)
-    blob, fp = pickle.dumps({"x": _Payload()}), fingerprint(engine, tree)
+        Aggregator.from_state(zlib.compress(pickle.dumps({"x": _Payload()})), tree)
+    with pytest.raises(StateError, match="cannot be read"):
+        Aggregator.from_state(b"not a snapshot", tree)
+    blob, fp = zlib.compress(pickle.dumps({"x": _Payload()})), fingerprint(engine, tree)
     with engine.begin() as conn:
         conn.execute(insert(LiveSnapshot).values(taken_at=__import__("datetime").datetime.now(), last_seq=0, format=1,
                                                  fingerprint=fp, signature=_sign(KEY, fp, 0, blob), state=blob))  # fmt: skip
