@@ -30,7 +30,7 @@ from callbacks import map as map_view
 from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
-from dashboard.api.edge import SecurityMiddleware, SecurityPolicy
+from dashboard.api.edge import SecurityMiddleware, SecurityPolicy, normalise_origin, origin_problem
 from dashboard.api.viewer import CSRF_PURPOSE
 from dashboard.demo.history import DETAIL_DAYS_AT_START, MAX_HISTORY_DAYS, default_history_days
 from dashboard.demo.seed import seed_demo
@@ -151,7 +151,11 @@ def _origins(text: str) -> tuple[str, ...]:
 
 
 def claim_port(host: str, port: int) -> socket.socket:
-    """Bind the listening socket now, so a port in use is one clear line, not a traceback later."""
+    """Bind the socket now, so a port in use is one clear line, not a traceback later.
+
+    It listens only once the live state is built (uvicorn's start-up): until then a
+    connection is refused at once rather than left hanging in the backlog (docs/deploy.md).
+    """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -161,7 +165,6 @@ def claim_port(host: str, port: int) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise StartError(f"port {port} on {host} is already in use (another Lianxin? try --port)") from None
         raise StartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
     return sock
 
 
@@ -202,6 +205,13 @@ def warn_unknown_regions(regions: RegionMap, runtime: Runtime) -> None:
                     ", ".join(f"{p.code} {p.name}" for p in lacking))
 
 
+def warn_unmatchable_origins(settings: Settings) -> None:
+    for entry in settings.allowed_origins:
+        problem = origin_problem(entry)
+        if problem is not None:
+            log.warning("allowed origin %r can never match a browser: it %s", entry, problem)
+
+
 ViewRegistration = Callable[[ViewContext], None]
 
 
@@ -222,7 +232,7 @@ def build_app(runtime: Runtime, regions: RegionMap, extra_views: Sequence[ViewRe
         update_title=None,
         suppress_callback_exceptions=True,
         assets_path_ignore=["desktop"],
-        websocket_allowed_origins=list(runtime.settings.allowed_origins),
+        websocket_allowed_origins=[normalise_origin(o) for o in runtime.settings.allowed_origins],  # Dash compares strings
     )
     ctx = ViewContext(runtime=runtime, regions=regions)
     login.register(ctx)
@@ -289,6 +299,7 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
         return 2
     warn_unknown_regions(regions, runtime)
     announce_access(settings)
+    warn_unmatchable_origins(settings)
     app = build_app(runtime, regions, extra_views)
     # The live state is millions of long-lived objects: keep them out of the collector's young
     # generations (measured ~40% more ingest per CPU second, docs/benchmarks.md).

@@ -1,6 +1,7 @@
 /* Lianxin live frames on the page: fans each frame out to the KPI tiles, the feed, the alerts;
-   keeps conn-state honest (live / stale / reconnecting, with data-lag-ms); and a watchdog that
-   reloads the page when frames stopped but the server answers /api/health.
+   keeps conn-state honest from the frames and heartbeats that arrive (live / reconnecting / stale,
+   with data-lag-ms counting); and a watchdog that reloads the page when frames stopped but the
+   server answers /api/ready.
 
    The frame format is made by dashboard/live/publisher.py: {seq, ts, full, heartbeat?, kpi: {...}, feed: [...]}.
    Elements touched here are never re-rendered by Dash after the first layout, so direct DOM
@@ -8,11 +9,11 @@
 (function () {
   "use strict";
 
-  var STALE_MS = 10000;          // "stale" after 10 s without a frame
+  var STALE_MS = 9000;           // "stale" 9 s after the last frame or heartbeat (shown within 10 s)
   var FEED_MAX = 12;
   var TREND_POINTS = 40;
 
-  var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false, serverBackAt: 0 };
+  var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false, serverBackAt: 0, lagAtFrame: 0 };
   window.lianxinLive = state;    // for tests and the curious: frames taken, last seq
 
   /* Views register a handler per frame key (a publisher FrameSection's key, or a snapshot key):
@@ -272,38 +273,72 @@
 
   // --- connection state -----------------------------------------------------------------------
 
+  /* The badge is judged from what arrives: the server sends a frame or a heartbeat at least every
+     HEARTBEAT_MS (dashboard/live/publisher.py), so RECONNECT_MS without one means the link is gone
+     however the server went (killed, host unreachable, proxy up but upstream down, still starting):
+     "reconnecting"; STALE_MS without one: "stale" (and still reconnecting). data-lag-ms is the lag of
+     the last frame plus the time since it came, so it keeps counting while nothing arrives. */
+  var RECONNECT_MS = 2000;       // heartbeats come every 1 s: two missed (shown within 3 s)
+  var LINK_CHECK_MS = 250;
+
+  /* The badge's words: the labels from the first frame, else the ones the layout wrote into the
+     badge (data-label-<kind>), so they are right from the first paint, in the page's language. */
+  function connLabel(c, kind) {
+    var labels = window.lianxinLabels || {};
+    return labels["conn." + kind] || c.getAttribute("data-label-" + kind) || "";
+  }
+
   function setConn(kind, lagMs) {
     var c = document.getElementById("conn-state");
     if (!c) return;
-    c.className = "conn-state " + kind;
-    c.textContent = label("conn." + kind);
+    var cls = "conn-state " + kind + (kind === "stale" && state.everLive ? " reconnecting" : "");
+    if (c.className !== cls) c.className = cls;
+    var words = connLabel(c, kind);
+    if (words && c.textContent !== words) c.textContent = words;
     if (lagMs !== undefined) c.setAttribute("data-lag-ms", String(Math.max(0, Math.round(lagMs))));
   }
 
+  function linkCheck() {
+    if (!document.getElementById("conn-state") || state.reloading) return;
+    var quiet = Date.now() - state.lastFrameAt;
+    if (!state.everLive) { setConn("connecting"); return; }
+    var lag = state.lagAtFrame + quiet;
+    if (quiet >= STALE_MS) setConn("stale", lag);
+    else if (quiet >= RECONNECT_MS) setConn("reconnecting", lag);
+    else setConn("live", lag);
+  }
+  setInterval(linkCheck, LINK_CHECK_MS);
+
   /* Dash's client retries a lost socket with back-off (1, 2, 4 … 30 s) and gives up after 10 tries.
-     So: once frames are stale, ask /api/health; when the server answers, give Dash's own reconnect
-     GRACE_MS to bring frames back, then reload the page. A short drop recovers without a reload;
-     a long outage is back within GRACE_MS (+ one health poll) of the server's return. */
+     So: once frames are stale, ask /api/ready (never waiting more than READY_TIMEOUT_MS); when the
+     server is ready, give Dash's own reconnect GRACE_MS to bring frames back, then reload the page.
+     A short drop recovers without a reload; a long outage is back within GRACE_MS (+ one poll) of the
+     server's return. The answer only decides the reload, never the badge. */
   var GRACE_MS = 10000;
-  var healthPending = false;
+  var READY_TIMEOUT_MS = 2000;
+  var readyPending = false;
+
+  function askReady() {
+    var ctl = window.AbortController ? new AbortController() : null;
+    var timer = ctl ? setTimeout(function () { ctl.abort(); }, READY_TIMEOUT_MS) : 0;
+    return fetch("/api/ready", { cache: "no-store", signal: ctl ? ctl.signal : undefined })
+      .then(function (r) { return r.ok; }, function () { return false; })
+      .then(function (ok) { clearTimeout(timer); return ok; });
+  }
 
   function watchdog() {
-    if (!document.getElementById("conn-state") || state.reloading || healthPending) return;
-    var now = Date.now();
-    if (now - state.lastFrameAt < STALE_MS) { state.serverBackAt = 0; return; }
-    healthPending = true;
-    fetch("/api/health", { cache: "no-store" }).then(function (r) {
-      if (!r.ok) throw new Error("health " + r.status);
-      setConn(state.everLive ? "stale" : "connecting");
+    if (!document.getElementById("conn-state") || state.reloading || readyPending) return;
+    if (Date.now() - state.lastFrameAt < STALE_MS) { state.serverBackAt = 0; return; }
+    readyPending = true;
+    askReady().then(function (ready) {
+      readyPending = false;
+      if (!ready) { state.serverBackAt = 0; return; }
       if (!state.serverBackAt) state.serverBackAt = Date.now();
       if (Date.now() - state.serverBackAt >= GRACE_MS && state.lastFrameAt < state.serverBackAt) {
         state.reloading = true;
         window.location.reload();
       }
-    }).catch(function () {
-      state.serverBackAt = 0;
-      setConn("reconnecting");
-    }).then(function () { healthPending = false; });
+    });
   }
   setInterval(watchdog, 1000);
 
@@ -326,9 +361,10 @@
   function onFrame(frame) {
     langNow = null;
     state.lastFrameAt = Date.now();
+    state.lagAtFrame = Math.max(0, state.lastFrameAt - frame.ts);
     state.everLive = true;
     state.frames += 1;
-    setConn("live", Date.now() - frame.ts);
+    setConn("live", state.lagAtFrame);
     if (frame.heartbeat) return frame.seq;
     try {
       var kpi = frame.kpi || {};

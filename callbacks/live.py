@@ -22,6 +22,7 @@ from dash import callback, ctx, set_props
 from dash.exceptions import WebsocketDisconnected
 
 from callbacks.context import ViewContext
+from dashboard.api.health import STORE_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,12 @@ def register(view: ViewContext) -> None:
         try:
             while not ws.is_shutdown:
                 if grant is not None and time.monotonic() - granted_at > GRANT_CHECK_S:
-                    if not await asyncio.to_thread(access.grant_valid, grant):
+                    try:
+                        valid = await asyncio.to_thread(access.grant_valid, grant)
+                    except STORE_FAILURES as exc:  # nothing can be revoked while the store is away: check again later
+                        log.warning("screen's %s not re-checked, the store is unavailable: %s", grant, exc)
+                        valid = True
+                    if not valid:
                         log.info("screen's %s was revoked or expired; its stream stops", grant)
                         break
                     granted_at = time.monotonic()

@@ -79,8 +79,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             token=args.token,
             database_url=args.database_url,
             seed=args.seed,
+            events=args.events,
         )
     except SimulationError as exc:
+        if exc.summary is not None:  # what was sent and answered before it gave up
+            print(json.dumps(exc.summary))
         raise CliError(str(exc)) from None
     print(json.dumps(summary))
     return 0
@@ -218,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", parents=[db], help="send a realistic event stream to a server")
     sim.add_argument("--url", required=True, help="ws://HOST:PORT/ws/ingest")
     sim.add_argument("--rate", type=_positive_float, required=True, help="events per second")
-    sim.add_argument("--duration", type=_positive_float, required=True, help="seconds to run")
+    sim.add_argument("--duration", type=_positive_float, default=None, help="seconds of sending (then the last answers are awaited)")
+    sim.add_argument("--events", type=_positive_int, default=None, help="events to send (with --duration: whichever ends first)")
     sim.add_argument("--batch", type=_positive_int, default=100, help="events per frame (default %(default)s)")
     sim.add_argument("--token", default=None, help="ingest token (default: $LIANXIN_INGEST_TOKEN)")
     sim.add_argument("--seed", type=int, default=None, help="random seed for the stream")

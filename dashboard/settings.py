@@ -23,6 +23,7 @@ class Settings:
     demo_history_days: int | None = None  # past seeded with the demo; None: what its periods need (docs/demo-data.md)
     frame_hz: float = 4.0
     timezone: str = "Asia/Shanghai"
+    snapshot_interval_s: float = 300.0  # live-state snapshots (dashboard/live/aggregator/snapshot.py)
     # Who may connect and embed (docs/security.md): extra websocket origins besides the page's own,
     # origins allowed to frame the pages, proxies whose X-Forwarded-For is believed.
     allowed_origins: tuple[str, ...] = ()

@@ -23,7 +23,7 @@ from layouts.components import graph
 from layouts.i18n import fmt_count, fmt_date, fmt_percent, t
 from layouts.kpi import kpi_tiles
 from layouts.theme import GOLD, MUTED, figure_layout
-from layouts.wall import lang_switch, live_stores
+from layouts.wall import conn_badge, lang_switch, live_stores
 
 BOOTSTRAP = "/assets/desktop/bootstrap.min.css"
 TABLET_TILES: tuple[str, ...] = (
@@ -103,7 +103,7 @@ def navbar(page: TabletPage) -> dbc.Navbar:
                     [
                         html.A(t("tablet.wall", page.lang), href=page.wall_href, className="tablet-btn"),
                         lang_switch(page.lang_links, lang),
-                        html.Span(t("conn.static", lang), id="conn-state", className="conn-state static", **{"data-lag-ms": ""}),
+                        conn_badge(lang),
                     ],
                     className="tablet-tools",
                 ),

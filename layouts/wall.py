@@ -70,12 +70,22 @@ def title_bar(org_name: str, lang: str, controls: Sequence[Any] = ()) -> html.He
                 [
                     *controls,
                     html.Span(id="clock", className="clock"),
-                    html.Span(t("conn.static", lang), id="conn-state", className="conn-state static", **{"data-lag-ms": ""}),
+                    conn_badge(lang),
                 ],
                 className="title-right",
             ),
         ],
     )
+
+
+CONN_KINDS = ("connecting", "live", "reconnecting", "stale")
+
+
+def conn_badge(lang: str) -> html.Span:
+    """``#conn-state``: "connecting" until the first frame, carrying its words for every state
+    (``data-label-<kind>``) so assets/live.js shows the page's language from the first paint."""
+    words = {f"data-label-{kind}": t(f"conn.{kind}", lang) for kind in CONN_KINDS}
+    return html.Span(t("conn.connecting", lang), id="conn-state", className="conn-state connecting", **{"data-lag-ms": "", **words})
 
 
 def _chart_cell(title: str, graph_id: str, figure: dict[str, Any], height: int) -> html.Div:

@@ -90,6 +90,11 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/ws/ingest"
 
     def start(self, timeout: float = 120.0) -> LiveServer:
+        self.launch()
+        return self.wait_started(timeout)
+
+    def launch(self) -> None:
+        """Start the process and return at once (``wait_started`` waits for it to answer)."""
         env = {**os.environ, "LIANXIN_INGEST_TOKEN": self.token, "LIANXIN_ADMIN_TOKEN": self.admin_token, "PYTHONUNBUFFERED": "1"}
         cmd = [
             sys.executable,
@@ -106,6 +111,9 @@ class LiveServer:
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it for its whole life
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_started(self, timeout: float = 120.0) -> LiveServer:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -364,7 +364,7 @@ def stored_sim_events(db_url: str, run: str) -> tuple[int, int]:
 
 
 def test_cli_sends_a_stream_and_prints_one_json_line(live_server) -> None:  # type: ignore[no-untyped-def]
-    done = simulate_cli(live_server, "--rate", "500", "--duration", "3", "--batch", "50", "--seed", "1")
+    done = simulate_cli(live_server, "--rate", "500", "--events", "1500", "--batch", "50", "--seed", "1")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1

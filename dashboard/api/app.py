@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from dashboard import __version__
 from dashboard.access.throttle import LoginThrottle
+from dashboard.api import health
 from dashboard.api.auth import router as auth_router
 from dashboard.api.imports import router as import_router
 from dashboard.api.ingest import router as ingest_router
@@ -37,6 +38,7 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     )
     api.state.runtime = runtime
     api.state.login_throttle = LoginThrottle()  # in-process; a shared ThrottleState can replace its state
+    health.install(api, runtime)
     api.include_router(api_router)
     api.include_router(ingest_router)
     api.include_router(import_router)

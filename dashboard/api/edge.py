@@ -69,10 +69,37 @@ CLOSE_BAD_DATA = 1007
 NOT_PAGES = ("/api/", "/auth/", "/ws/", "/_dash", "/_reload", "/_favicon", "/assets/", "/login")
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalise_origin(origin: str) -> str:
-    """``scheme://host[:port]`` in lower case, without a trailing slash or path."""
+    """``scheme://host[:port]`` as a browser sends it in ``Origin``: lower case, no trailing slash or
+    path, no default port. Lianxin's checks and Dash's (which compares strings) both get this form."""
     parts = urlsplit(origin.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}" if parts.scheme and parts.netloc else origin.strip().lower()
+    if not (parts.scheme and parts.netloc):
+        return origin.strip().lower()
+    scheme, netloc = parts.scheme.lower(), parts.netloc.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port == DEFAULT_PORTS.get(scheme):
+        netloc = netloc.rsplit(":", 1)[0]
+    return f"{scheme}://{netloc}"
+
+
+def origin_problem(entry: str) -> str | None:
+    """Why an ``--allowed-origins`` entry can never match a browser's Origin (None if it can)."""
+    parts = urlsplit(entry.strip())
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        return "is not an origin: write scheme://host[:port], e.g. https://wall.example.org"
+    if "*" in entry or parts.username or parts.password or parts.query or parts.fragment:
+        return "holds a wildcard, a user or a query: browsers send only scheme://host[:port]"
+    try:
+        _ = parts.port
+    except ValueError:
+        return "has a port that is not a number"
+    return None
 
 
 @dataclass(frozen=True)

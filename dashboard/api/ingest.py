@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from starlette.websockets import WebSocketDisconnect
 
 from dashboard.access.tokens import TokenInfo, token_from_request, verify_token
+from dashboard.api.health import CLOSE_TRY_AGAIN, STORE_FAILURES, STORE_UNAVAILABLE
 from dashboard.domain.events import EventIn
 from dashboard.ingest.ingestor import (
     MAX_EVENTS_PER_FRAME,
@@ -154,7 +155,7 @@ async def _read_body(request: Request) -> bytes:
         401: {"description": "no valid token", **_ERROR},
         403: {"description": "the token's role may not send events", **_ERROR},
         413: {"description": "more than 1,000 events or 4 MiB", **_ERROR},
-        503: {"description": "the store cannot take events now; nothing was kept, send again", **_ERROR},
+        503: {"description": "the store cannot take events now; nothing was kept, send again (Retry-After)", **_ERROR},
     },
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
@@ -199,10 +200,16 @@ def _utf8_size(text: str) -> int:
 async def ingest_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     token = token_from_request(websocket.headers.get("authorization"), websocket.query_params.get("token"))
-    info = await asyncio.to_thread(verify_token, runtime.engine, token, runtime.settings)
     address = websocket.client.host if websocket.client else None
-    allowed = info is not None and info.may_ingest
-    await asyncio.to_thread(runtime.audit.record_token_use, info, "ingest WS /ws/ingest", address, allowed=allowed)
+    try:
+        info = await asyncio.to_thread(verify_token, runtime.engine, token, runtime.settings)
+        allowed = info is not None and info.may_ingest
+        await asyncio.to_thread(runtime.audit.record_token_use, info, "ingest WS /ws/ingest", address, allowed=allowed)
+    except STORE_FAILURES as exc:
+        log.error("ingest websocket from %s: store failure: %s", address, exc)
+        await websocket.accept()
+        await websocket.close(code=CLOSE_TRY_AGAIN, reason=STORE_UNAVAILABLE[:120])
+        return
     await websocket.accept()  # accept first: a refusal before it would be an HTTP 403, not close code 1008
     if info is None or not info.may_ingest:
         reason = "an ingest token is required" if info is None else f"a {info.role} token may not send events"

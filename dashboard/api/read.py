@@ -1,4 +1,4 @@
-"""Read API: health, the organisation tree, live snapshots, members.
+"""Read API: the organisation tree, live snapshots, members (health and readiness: health.py).
 
 Every answer but the member list comes from the runtime (tree and
 aggregator), never from a query per request, so these stay cheap under load.
@@ -8,8 +8,6 @@ with small counts hidden at the public level; members need the full level.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -25,21 +23,6 @@ router = APIRouter(prefix="/api", tags=["read"])
 
 def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
-
-
-@router.get("/health", summary="Liveness and a few vital signs")
-async def health(request: Request) -> dict[str, Any]:
-    rt = runtime_of(request)
-    return {
-        "status": "ok",
-        "organisations": len(rt.tree),
-        "uptime_s": round(time.time() - rt.started_at, 1),
-        "tree_problems": len(rt.tree.problems),
-        "screens": rt.publisher.screen_count(),
-        "scopes": len(rt.publisher.channels),
-        "tasks": len(asyncio.all_tasks()),
-        "frames": dict(rt.publisher.stats),
-    }
 
 
 def scoped_org(rt: Runtime, viewer: Viewer, code: str | None) -> int:

@@ -11,6 +11,14 @@ had already stored come back as duplicates and nothing is counted twice.
 The summary counts each frame once, by its last answer, so
 ``sent == accepted + duplicates + rejected`` whenever every frame was answered
 (``unacknowledged`` says how many events were not).
+
+How long: ``duration`` seconds of sending (then the last answers are awaited),
+or ``events`` events, whichever comes first — never "rate × duration events
+however long that takes". A server that closes with 1008 for its rate limit
+is not a refusal: the client waits (1 s doubling to MAX_RATE_LIMIT_WAIT_S),
+halves its rate, reconnects and resends; the summary says how often
+(``rate_limited``) and at what rate it ended (``final_rate``). After
+``max_rate_limited`` such closes it gives up with the server's own reason.
 """
 
 from __future__ import annotations
@@ -41,11 +49,22 @@ RECONNECT_TIMEOUT_S = 60.0  # after a loss: long enough for a server to restart
 DRAIN_TIMEOUT_S = 30.0  # waiting for the last answers
 MAX_BACKOFF_S = 2.0
 MAX_FRAME_ATTEMPTS = 5  # a frame the server could not store (it answered "error") is sent again
+MAX_RATE_LIMITED = 8  # rate-limit closes before giving up
+MAX_RATE_LIMIT_WAIT_S = 8.0
+CLOSE_POLICY, CLOSE_TRY_AGAIN = 1008, 1013
 _CLOSES_ON_OUR_FRAMES = {1003: "unsupported data", 1007: "invalid frame", 1009: "frame too big"}
 
 
 class SimulationError(Exception):
-    """The simulation cannot go on: a one-line reason fit for a terminal."""
+    """The simulation cannot go on: a one-line reason fit for a terminal (and the summary so far, if any)."""
+
+    def __init__(self, message: str, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class _RateLimited(Exception):
+    """The server closed the connection for its rate limit: wait, slow down, go on."""
 
 
 class EventSource(Protocol):
@@ -73,19 +92,23 @@ class _Simulation:
         source: EventSource,
         *,
         rate: float,
-        duration: float,
+        duration: float | None,
+        events: int | None,
         batch: int,
         token: str | None,
         window: int,
         connect_timeout: float,
         reconnect_timeout: float,
         drain_timeout: float,
+        max_rate_limited: int,
     ) -> None:
         self.url = url
         self.source = source
         self.rate = rate
         self.batch = batch
-        self.total = max(1, round(rate * duration))
+        self.total = events  # None: as many as fit in the duration
+        self.duration = duration  # None: until ``events`` are sent
+        self.max_rate_limited = max_rate_limited
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.window = window
         self.connect_timeout = connect_timeout
@@ -97,14 +120,17 @@ class _Simulation:
         self.answered = asyncio.Event()
         self.t0 = 0.0
         self.drain_deadline: float | None = None
-        self.counts = {"sent": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "reconnects": 0, "resent": 0}
+        self.counts = {"sent": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "reconnects": 0, "resent": 0, "rate_limited": 0}
         self.first_rejection: str | None = None
+        self.done_producing = False
+        self.producing_s = 0.0
+        self.started = 0.0
 
     # -- the run -------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        started = time.monotonic()
+        self.started = time.monotonic()
         ws = await self._connect(self.connect_timeout)
         self.t0 = loop.time()
         try:
@@ -113,7 +139,12 @@ class _Simulation:
                     await self._session(ws)
                     break
                 except ConnectionClosed as exc:
-                    self._raise_if_refused(exc)
+                    try:
+                        self._raise_if_refused(exc)
+                    except _RateLimited as limited:
+                        await self._slow_down(str(limited))
+                    except SimulationError as refused:
+                        raise SimulationError(str(refused), self.summary()) from None
                 if self._drained_or_expired():
                     break
                 self.counts["reconnects"] += 1
@@ -122,21 +153,57 @@ class _Simulation:
                     break
         finally:
             await ws.close()
-        seconds = time.monotonic() - started
+        return self.summary()
+
+    def summary(self) -> dict[str, Any]:
+        seconds = time.monotonic() - self.started
         waiting = sum(f.events for f in (*self.unanswered, *self.to_resend))
         summary: dict[str, Any] = {
             **self.counts,
             "run": getattr(self.source, "run_id", None),
             "seconds": round(seconds, 3),
+            "sending_s": round(self.producing_s, 3),
             "events_per_s": round(self.counts["sent"] / seconds, 1) if seconds > 0 else 0.0,
             "unacknowledged": waiting,
         }
+        if self.counts["rate_limited"]:
+            summary["final_rate"] = round(self.rate, 3)
         if self.first_rejection is not None:
             summary["first_rejection"] = self.first_rejection
         return summary
 
+    async def _slow_down(self, reason: str) -> None:
+        """After a rate-limit close: give up past max_rate_limited, else wait, halve the rate and go on."""
+        self.counts["rate_limited"] += 1
+        if self.counts["rate_limited"] > self.max_rate_limited:
+            raise SimulationError(
+                f"gave up after {self.max_rate_limited} rate-limit closes by the server (close code 1008: {reason}); "
+                "send at a lower --rate or with a larger --batch",
+                self.summary(),
+            )
+        await asyncio.sleep(min(MAX_RATE_LIMIT_WAIT_S, 2.0 ** (self.counts["rate_limited"] - 1)))
+        loop = asyncio.get_running_loop()
+        end = None if self.duration is None else self.t0 + self.duration  # the sending time stays what was asked
+        self.rate /= 2
+        self.t0 = loop.time() - self.produced / self.rate  # the schedule goes on from here at the new rate
+        if end is not None:
+            self.duration = end - self.t0
+
+    def _producing(self) -> bool:
+        """Whether more events are to be sent: the count not reached, the sending time not over."""
+        if self.done_producing:
+            return False
+        loop = asyncio.get_running_loop()
+        more = self.total is None or self.produced < self.total
+        if self.duration is not None and loop.time() >= self.t0 + self.duration:
+            more = False
+        if not more:
+            self.done_producing = True
+            self.producing_s = time.monotonic() - self.started
+        return more
+
     def _drained_or_expired(self) -> bool:
-        if self.produced == self.total and not self.unanswered and not self.to_resend:
+        if not self._producing() and not self.unanswered and not self.to_resend:
             return True
         loop = asyncio.get_running_loop()
         return self.drain_deadline is not None and loop.time() >= self.drain_deadline
@@ -166,12 +233,13 @@ class _Simulation:
                     frame = self.to_resend.popleft()
                     self.counts["resent"] += frame.events
                     await self._send(ws, frame)
-                elif self.produced < self.total:
+                elif self._producing():
                     await self._until(receiver, lambda: len(self.unanswered) < self.window)
                     due = self.t0 + self.produced / self.rate
                     while (wait := due - loop.time()) > 0:
                         await self._until(receiver, lambda: False, timeout=wait)
-                    await self._send(ws, self._next_frame())
+                    if self._producing():
+                        await self._send(ws, self._next_frame())
                 else:
                     if self.drain_deadline is None:
                         self.drain_deadline = loop.time() + self.drain_timeout
@@ -186,7 +254,7 @@ class _Simulation:
                 receiver.exception()  # seen: the error that matters is the one raised here
 
     def _next_frame(self) -> _Frame:
-        n = min(self.batch, self.total - self.produced)
+        n = self.batch if self.total is None else min(self.batch, self.total - self.produced)
         events = self.source.next_batch(n)
         self.produced += n
         self.counts["sent"] += n
@@ -254,11 +322,12 @@ class _Simulation:
         close = exc.rcvd
         if close is None:
             return
-        if close.code == 1008:
+        if close.code == CLOSE_POLICY:
             reason = close.reason or "policy violation"
-            raise SimulationError(
-                f"the server refused the connection (close code 1008: {reason}); pass --token or set {TOKEN_ENV}"
-            )
+            if reason.startswith("rate limit") or reason.startswith("too many connections"):
+                raise _RateLimited(reason)
+            hint = f"; pass --token or set {TOKEN_ENV}" if "token" in reason else ""
+            raise SimulationError(f"the server refused the connection (close code 1008: {reason}){hint}")
         if close.code in _CLOSES_ON_OUR_FRAMES:
             reason = close.reason or _CLOSES_ON_OUR_FRAMES[close.code]
             raise SimulationError(f"the server refused a frame (close code {close.code}: {reason})")
@@ -306,33 +375,40 @@ async def simulate(
     source: EventSource,
     *,
     rate: float,
-    duration: float,
+    duration: float | None,
+    events: int | None = None,
     batch: int = 100,
     token: str | None = None,
     window: int = WINDOW,
     connect_timeout: float = CONNECT_TIMEOUT_S,
     reconnect_timeout: float = RECONNECT_TIMEOUT_S,
     drain_timeout: float = DRAIN_TIMEOUT_S,
+    max_rate_limited: int = MAX_RATE_LIMITED,
 ) -> dict[str, Any]:
-    """Send ``rate * duration`` events from ``source`` to ``url``; the summary of what the server answered."""
-    _check_arguments(rate, duration, batch)
+    """Send from ``source`` to ``url`` at ``rate`` for ``duration`` seconds or ``events`` events, whichever
+    ends first; the summary of what the server answered."""
+    _check_arguments(rate, duration, batch, events)
     return await _Simulation(
         url,
         source,
         rate=rate,
         duration=duration,
+        events=events,
         batch=batch,
         token=token,
         window=window,
         connect_timeout=connect_timeout,
         reconnect_timeout=reconnect_timeout,
         drain_timeout=drain_timeout,
+        max_rate_limited=max_rate_limited,
     ).run()
 
 
-def _check_arguments(rate: float, duration: float, batch: int) -> None:
-    if not rate > 0 or not duration > 0:
-        raise SimulationError(f"rate and duration must be greater than 0 (got {rate} and {duration})")
+def _check_arguments(rate: float, duration: float | None, batch: int, events: int | None = None) -> None:
+    if duration is None and events is None:
+        raise SimulationError("say how long: --duration S (seconds of sending) or --events N (a count), or both")
+    if not rate > 0 or (duration is not None and not duration > 0) or (events is not None and events < 1):
+        raise SimulationError(f"rate, duration and events must be greater than 0 (got {rate}, {duration} and {events})")
     if not 1 <= batch <= MAX_EVENTS_PER_FRAME:
         raise SimulationError(f"--batch must be between 1 and {MAX_EVENTS_PER_FRAME:,} (the server's limit per frame)")
 
@@ -365,17 +441,18 @@ def _load_model(database_url: str, seed: int) -> EventSource:
 def run_simulation(
     url: str,
     rate: float,
-    duration: float,
+    duration: float | None,
     batch: int = 100,
     token: str | None = None,
     database_url: str = DEFAULT_DATABASE_URL,
     seed: int | None = None,
+    events: int | None = None,
 ) -> dict[str, Any]:
     """The CLI's entry: load the organisation from ``database_url``, send, return the summary.
 
     ``token`` None means ``$LIANXIN_INGEST_TOKEN``. Raises SimulationError with a one-line reason.
     """
-    _check_arguments(rate, duration, batch)
+    _check_arguments(rate, duration, batch, events)
     token = token or os.environ.get(TOKEN_ENV) or None
     model = _load_model(database_url, seed if seed is not None else secrets.randbits(32))
-    return asyncio.run(simulate(url, model, rate=rate, duration=duration, batch=batch, token=token))
+    return asyncio.run(simulate(url, model, rate=rate, duration=duration, events=events, batch=batch, token=token))

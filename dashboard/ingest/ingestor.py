@@ -57,6 +57,7 @@ ROWS_PER_STATEMENT = 500
 MAX_ERRORS_PER_EVENT = 3
 
 EVENT_COLUMNS = ("key_hash", "event_id", "type", "ts_ms", "org_id", "member_id", "data")
+STORE_FAILED = "the events could not be stored: the store is unavailable at the moment; none were kept — send the frame again"
 SHUTTING_DOWN = "the server is shutting down; send the frame again after it restarts"
 KNOWN_TYPES = ", ".join(t.value for t in EventType)
 TYPE_NAMES: dict[str, str] = {t: t.value for t in EventType}  # EventType member or its plain value → the value
@@ -682,9 +683,9 @@ class Ingestor:
             self._fail(jobs, IngestUnavailable(SHUTTING_DOWN))
             raise
         except Exception as exc:
-            log.exception("could not store a group of %d events", size)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self._fail(jobs, IngestUnavailable(f"the events could not be stored ({reason}); none were kept — send the frame again"))
+            # The database's own message names its host, port, user and database: the log keeps it, the client gets none.
+            log.exception("could not store a group of %d events: %s", size, exc)
+            self._fail(jobs, IngestUnavailable(STORE_FAILED))
         else:
             try:
                 await self._bus.async_publish(sorted(itertools.chain.from_iterable(fresh), key=attrgetter("seq")))

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 FEED_LENGTH = 12
 RECENT_EVENTS = 4096
-HEARTBEAT_S = 3.0
+HEARTBEAT_S = 1.0  # a screen judges its link from these (assets/live.js: reconnecting after 2 s without one)
 # Snapshot keys that are not KPIs of the subtree and never go to screens as such.
 PRIVATE_KEYS = frozenset({"ts"})
 

@@ -33,6 +33,7 @@ from dashboard.domain.events import StoredEvent
 from dashboard.ingest.ingestor import Ingestor
 from dashboard.live.aggregator import Aggregator
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
+from dashboard.live.aggregator.snapshot import SnapshotWriter, fingerprint, restore_or_rebuild, snapshot_key
 from dashboard.live.bus import Bus, InProcessBus
 from dashboard.live.publisher import FramePublisher
 from dashboard.live.redis_bus import RedisBus
@@ -141,6 +142,8 @@ class Runtime:
     regions: RegionMap
     started_at: float = field(default_factory=time.time)
     lease: StoreLease | None = None  # this process's claim on the database (dashboard/store/lease.py)
+    snapshots: SnapshotWriter | None = None
+    state_fingerprint: str = ""
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
@@ -158,10 +161,20 @@ class Runtime:
             log.warning("organisation tree: %s", problem)
         tz = ZoneInfo(settings.timezone)
         bus = open_bus(settings, engine)  # before the replay: a cluster reads the stream from here on
-        replay = replay_store(engine, tree, tz)
-        aggregator = replay.aggregator
+        signing_key = load_signing_key(engine, settings.secret_key_file)
+        started = time.monotonic()
+        newest: deque[int] = deque(maxlen=PRIMED_SEQS)
+        restored = restore_or_rebuild(
+            engine, tree, snapshot_key(signing_key), tz=tz, on_batch=lambda batch: newest.extend(e.seq for e in batch)
+        )
+        aggregator = restored.aggregator
+        if restored.from_snapshot:
+            log.info("live state restored from the snapshot at seq %d plus %d events in %.1f s",
+                     restored.snapshot_seq, restored.replayed, time.monotonic() - started)
+        else:
+            log.info("live state rebuilt from all %d events in %.1f s (%s)", restored.replayed, time.monotonic() - started, restored.reason)
         if isinstance(bus, RedisBus):
-            bus.primed(replay.newest[0] - 1 if replay.newest else 0, list(replay.newest))
+            bus.primed(newest[0] - 1 if newest else aggregator.last_seq, list(newest))
         audit = AuditLog(engine)
         feed = AggregatorFeed(aggregator)
         bus.subscribe(feed)
@@ -181,13 +194,22 @@ class Runtime:
             feed=feed,
             ingestor=ingestor,
             publisher=publisher,
-            signer=ScopeSigner(load_signing_key(engine, settings.secret_key_file)),
+            signer=ScopeSigner(signing_key),
             topology=topology,
             regions=regions,
+            state_fingerprint=fingerprint(engine, tree),
         )
         runtime.on_reload(map_frames.rebind)
         runtime.on_reload(topology.rebind)
+        runtime.snapshots = SnapshotWriter(
+            engine, snapshot_key(signing_key), lambda: (runtime.aggregator, runtime.state_fingerprint), settings.snapshot_interval_s
+        ).start(saved_seq=restored.snapshot_seq if restored.from_snapshot else -1)
         return runtime
+
+    @property
+    def reloading(self) -> bool:
+        """True while ``reload`` rebuilds the live state (readiness reports it)."""
+        return self._reload_lock.locked()
 
     def on_reload(self, listener: ReloadListener) -> None:
         """Call ``listener(tree, aggregator)`` after every reload (for parts that keep their own references)."""
@@ -222,6 +244,9 @@ class Runtime:
             self.access = Access(self.engine, tree, self.settings, self.audit)  # scopes resolve in the new tree
             for listener in self._reload_listeners:
                 listener(tree, aggregator)
+            self.state_fingerprint = fingerprint(self.engine, tree)
+            if self.snapshots is not None:
+                self.snapshots.write_now(force=True)  # older snapshots were counted over the old tree or roll
         log.info("live state reloaded: %d organisations", len(tree))
 
     def background(self) -> list[Coroutine[None, None, None]]:
@@ -235,6 +260,8 @@ class Runtime:
         self.topology.close()
         self.publisher.close()
         self.ingestor.close()
+        if self.snapshots is not None:
+            self.snapshots.close()
         self.bus.close()
         if self.lease is not None:
             self.lease.release()

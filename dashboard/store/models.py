@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -290,3 +291,22 @@ class ServerSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+class LiveSnapshot(Base):
+    """The live aggregates as of ``last_seq``, so a start replays only the events after it.
+
+    ``state`` is the aggregator's state (dashboard/live/aggregator/snapshot.py),
+    signed with the server's key (``signature``); ``fingerprint`` names the
+    organisation tree and roll it was counted over — a snapshot whose
+    fingerprint differs from the store's is not used.
+    """
+
+    __tablename__ = "live_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[int] = mapped_column(SmallInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+    state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -54,6 +54,7 @@ from sqlalchemy import Engine
 
 from dashboard.domain.events import StoredEvent
 from dashboard.live.aggregator import branches as bc
+from dashboard.live.aggregator import codec
 from dashboard.live.aggregator import members as mc
 from dashboard.live.aggregator.branches import MEETING_KINDS, BranchBook
 from dashboard.live.aggregator.calendar import Periods, parse_month
@@ -138,6 +139,7 @@ class Aggregator:
         self._day = self._local_day(self._now_ms)
         self._started_ms: int | None = None
         self.ignored_events = 0  # events whose organisation is not in the tree
+        self.last_seq = 0  # the highest seq counted: every stored event up to it is in this state
         self._recount_branches()
 
     # ------------------------------------------------------------------ loading
@@ -162,6 +164,41 @@ class Aggregator:
             aggregator.apply(batch)
         return aggregator
 
+    # ------------------------------------------------------------------ snapshots
+
+    # Not part of a snapshot: what the tree and the process give (put back on load).
+    _NOT_SAVED = frozenset({"tree", "_clock", "_tz", "_lock", "_layout"})
+
+    def _refs(self) -> dict[str, Any]:
+        """The objects a snapshot names instead of writing: the tree, the time zone, the layout and its parts."""
+        layout = self._layout
+        parts = {f"layout.{k}": v for k, v in vars(layout).items() if not isinstance(v, (int, float, str, bool))}
+        return {"tree": self.tree, "tz": self._tz, "layout": layout, **parts}
+
+    def export_state(self) -> tuple[bytes, int]:
+        """The live state as bytes (see codec.py), and the seq of the last event it counts.
+
+        Taken under the lock (one batch is never half in it): ~0.1 s a million members.
+        """
+        with self._lock:
+            state = {k: v for k, v in vars(self).items() if k not in self._NOT_SAVED}
+            return codec.dumps(state, self._refs()), self.last_seq
+
+    @classmethod
+    def from_state(
+        cls, blob: bytes, tree: OrgTree, clock: Callable[[], float] = time.time, tz: dt.tzinfo = SHANGHAI
+    ) -> Aggregator:
+        """The aggregator ``export_state`` wrote, over ``tree`` (the same tree it was counted over,
+        by the same code: snapshot.py checks both), brought to the clock: elapsed seconds, minutes
+        and days are rolled as if it had kept running. Raises codec.StateError if the blob is not a state."""
+        aggregator = cls.__new__(cls)
+        aggregator.tree, aggregator._clock, aggregator._tz = tree, clock, tz
+        aggregator._lock = threading.Lock()
+        aggregator._layout = TreeLayout(tree)
+        vars(aggregator).update(codec.loads(blob, aggregator._refs()))
+        aggregator.tick()
+        return aggregator
+
     def upsert_members(self, frame: Any) -> None:
         """Add or update members (a DataFrame with ``members.MEMBER_COLUMNS``), then recount.
 
@@ -182,6 +219,7 @@ class Aggregator:
             self._advance(int(self._clock() * 1000))
             if not events:
                 return
+            self.last_seq = max(self.last_seq, events[-1].seq)
             if self._started_ms is None:  # the first event ever starts the lost-contact clock for everyone
                 self._started_ms = min(events[0].ts_ms, self._now_ms)
                 self._recount_members()
