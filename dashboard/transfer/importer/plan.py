@@ -120,7 +120,7 @@ def plan_import(engine: Engine, files: ImportFiles, *, today: dt.date | None = N
     if members_table is not None:
         report.extend(members_table.problems)
         plan.roster = _plan_members(engine, members_table, tree, stored, report, today, orgs_table,
-                                    (lambda: id_key) if id_key is not None else load_signing_key)
+                                    (lambda: id_key) if id_key is not None else (lambda: load_signing_key(engine)))
     elif files.members is None:
         _check_without_roster(engine, tree, stored, report, orgs_table)
     if progress:
