@@ -5,16 +5,16 @@ number itself is never stored (Personal Information Protection Law): only an
 HMAC-SHA256 of it under the installation's secret key, and optionally its last
 four characters for a person to check. See docs/import.md.
 
-Revision ID: 0003_member_id_hash
-Revises: 0002_accounts
+Revision ID: 0004_member_id_hash
+Revises: 0003_server_secrets
 Create Date: 2026-12-02 12:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_member_id_hash"
-down_revision = "0002_accounts"
+revision = "0004_member_id_hash"
+down_revision = "0003_server_secrets"
 branch_labels = None
 depends_on = None
 

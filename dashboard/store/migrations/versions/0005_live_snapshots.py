@@ -1,15 +1,15 @@
 """live_snapshots: periodic snapshots of the live aggregates (start-up replays only the events after one)
 
-Revision ID: 0003_live_snapshots
-Revises: 0002_accounts
+Revision ID: 0005_live_snapshots
+Revises: 0004_member_id_hash
 Create Date: 2026-12-02 12:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_live_snapshots"
-down_revision = "0002_accounts"
+revision = "0005_live_snapshots"
+down_revision = "0004_member_id_hash"
 branch_labels = None
 depends_on = None
 
