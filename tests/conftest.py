@@ -221,7 +221,8 @@ def browser():  # type: ignore[no-untyped-def]
 
 # Test tiers (pyproject.toml's markers): a test's tier follows from the real parts it uses.
 # A test that marks itself keeps its own tier; the others are tiered by their fixtures and
-# by the files listed here, whose tests start servers or browsers without a fixture.
+# by the files listed here, whose tests start servers or browsers without a fixture, and tests
+# of the command line are live: they run it as a process.
 TIERS = ("unit", "api", "live", "browser", "services")
 TIER_OF_FIXTURE = {
     "browser": "browser",
@@ -252,5 +253,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             found.add("browser")
         if item.path.name in TIER_OF_FILE:
             found.add(TIER_OF_FILE[item.path.name])
+        if "cli" in item.name.split("_") or "command_line" in item.name:
+            found.add("live")  # runs `python -m dashboard …` as a real process
         tier = next((t for t in TIER_ORDER if t in found), "unit")
         item.add_marker(getattr(pytest.mark, tier))
