@@ -308,8 +308,14 @@ def check_output(out: Path) -> str:
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise RenderError(f"output {out}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+    if out.exists() and not os.access(out, os.W_OK):
         raise RenderError(f"output {out}: not writable")
+    try:  # the only sure test of a folder (permissions, read-only mounts, /proc): write a file there
+        handle, probe = tempfile.mkstemp(prefix=".report-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise RenderError(f"output {out}: not writable ({exc.strerror})") from None
     return suffix
 
 
