@@ -13,6 +13,19 @@ DEFAULT_LANG = "zh"
 ZH: dict[str, str] = {
     "app.title": "连心 · 数字党建指挥中心",
     "app.subtitle": "数字党建指挥中心",
+    "replay.badge": "回放",
+    "replay.play": "播放",
+    "replay.pause": "暂停",
+    "replay.speed": "倍速",
+    "replay.jump": "跳转",
+    "replay.live": "返回实时",
+    "replay.ended": "回放结束",
+    "replay.error.period": "回放时段格式有误，应为 起..止（ISO 日期或时间）",
+    "replay.error.reversed": "回放时段起止颠倒",
+    "replay.error.future": "回放时段不能晚于现在",
+    "replay.error.too_long": "回放时段不能超过31天",
+    "replay.error.history": "回放时段早于保存的历史记录",
+    "replay.error.speed": "回放倍速须在1到600之间",
     "report.title": "党建工作报告",
     "report.period": "报告期",
     "report.previous": "上期",
@@ -372,6 +385,19 @@ ZH: dict[str, str] = {
 EN: dict[str, str] = {
     "app.title": "Lianxin · Party Building Command Centre",
     "app.subtitle": "Party Building Command Centre",
+    "replay.badge": "REPLAY",
+    "replay.play": "Play",
+    "replay.pause": "Pause",
+    "replay.speed": "Speed",
+    "replay.jump": "Jump",
+    "replay.live": "Go live",
+    "replay.ended": "Replay ended",
+    "replay.error.period": "The replay period must be FROM..TO (ISO dates or times)",
+    "replay.error.reversed": "The replay period ends before it starts",
+    "replay.error.future": "The replay period reaches into the future",
+    "replay.error.too_long": "A replay covers at most 31 days",
+    "replay.error.history": "The replay period starts before the history kept",
+    "replay.error.speed": "The replay speed must be between 1 and 600",
     "report.title": "Party Building Report",
     "report.period": "Period",
     "report.previous": "previous",
@@ -740,7 +766,7 @@ def t(key: str, lang: str = DEFAULT_LANG) -> str:
     return CATALOGUES.get(lang, ZH).get(key) or ZH.get(key) or key
 
 
-CLIENT_PREFIXES = ("event.", "notice.", "conn.", "alerts.", "unit.", "leaderboard.")
+CLIENT_PREFIXES = ("event.", "notice.", "conn.", "alerts.", "unit.", "leaderboard.", "replay.")
 
 
 def client_labels(lang: str) -> dict[str, str]:
