@@ -24,11 +24,15 @@
     return window.location.pathname + (q ? "?" + q : "");
   }
 
+  /* Each command carries the bar's whole wish (playing, speed) so a later one never undoes an
+     earlier one the server has not read yet; a jump is a one-off and is not carried on. */
   function send(change) {
-    command = Object.assign({}, command, change, { n: command.n + 1 });
+    var next = Object.assign({}, command, change, { n: command.n + 1 });
     if (window.dash_clientside && window.dash_clientside.set_props) {
-      window.dash_clientside.set_props("replay-control", { data: command });
+      window.dash_clientside.set_props("replay-control", { data: next });
     }
+    command = Object.assign({}, next);
+    delete command.jump;
   }
 
   function el(tag, cls, text) {
@@ -38,22 +42,16 @@
     return node;
   }
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function localText(ms) {
-    var d = new Date(ms);
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-  }
-
   function build() {
     bar = el("div", "replay-bar");
     bar.id = "replay-bar";
     bar.setAttribute("role", "status");
-    bar.appendChild(el("span", "replay-badge", label("replay.badge")));
+    bar.badge = bar.appendChild(el("span", "replay-badge", label("replay.badge")));
     bar.time = bar.appendChild(el("span", "replay-time", params.get("replay")));
     bar.toggle = bar.appendChild(el("button", "replay-toggle", label("replay.pause")));
     bar.toggle.id = "replay-toggle";
     bar.toggle.addEventListener("click", function () { send({ playing: !(last && last.playing) }); });
-    bar.appendChild(el("span", "replay-label", label("replay.speed")));
+    bar.speedLabel = bar.appendChild(el("span", "replay-label", label("replay.speed")));
     bar.speed = bar.appendChild(el("select", "replay-speed"));
     bar.speed.id = "replay-speed";
     SPEEDS.forEach(function (s) { var o = el("option", "", s + "×"); o.value = s; bar.speed.appendChild(o); });
@@ -65,22 +63,32 @@
     bar.range.addEventListener("change", function () { send({ jump: Number(bar.range.value) }); });
     bar.status = bar.appendChild(el("span", "replay-status", ""));
     bar.status.id = "replay-status";
-    var live = bar.appendChild(el("a", "replay-live", label("replay.live")));
-    live.id = "replay-live";
-    live.href = liveUrl();
+    bar.live = bar.appendChild(el("a", "replay-live", label("replay.live")));
+    bar.live.id = "replay-live";
+    bar.live.href = liveUrl();
     document.body.appendChild(bar);
     document.body.classList.add("replaying");
   }
 
+  function relabel() {  // the catalogue arrives with the first frame; the bar may be older
+    bar.badge.textContent = label("replay.badge");
+    bar.speedLabel.textContent = label("replay.speed");
+    bar.live.textContent = label("replay.live");
+    bar.range.title = label("replay.jump");
+    bar.toggle.textContent = label(last && !last.playing ? "replay.play" : "replay.pause");
+  }
+
   function show(state) {
     if (!bar) build();
+    relabel();
     if (state.error) {
+      bar.toggle.hidden = bar.speed.hidden = bar.range.hidden = true;
       bar.status.textContent = label("replay.error." + state.error);
       bar.classList.add("replay-error");
       return;
     }
     last = state;
-    bar.time.textContent = localText(state.at);
+    bar.time.textContent = state.clock;  // in the server's time zone, like every period on the screens
     bar.toggle.textContent = label(state.playing ? "replay.pause" : "replay.play");
     bar.speed.value = String(state.speed);
     bar.range.min = state.from;
@@ -91,7 +99,8 @@
   }
 
   function start() {
-    if (!window.lianxinFrames) { setTimeout(start, 50); return; }
+    if (!window.lianxinFrames || !document.body) { setTimeout(start, 50); return; }
+    if (!bar) build();  // at once: the page must never look live, even before the first replayed frame
     window.lianxinFrames.on("replay", show);
   }
   start();

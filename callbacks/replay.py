@@ -22,8 +22,11 @@ from dash.exceptions import WebsocketDisconnected
 from callbacks.context import ViewContext
 from dashboard.access.scopes import Scope
 from dashboard.live.history import history_bounds
+from dashboard.live.publisher import FramePublisher, FrameSection
 from dashboard.live.replay import ReplayError, ReplaySession, parse_replay
+from dashboard.map.frames import MapFrames
 from dashboard.store.names import MemberDirectory
+from dashboard.wall.units import UnitsSection
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,13 @@ def replay_query(search: Any) -> dict[str, str] | None:
     return query if query.get("replay") else None
 
 
+def view_sections(view: ViewContext, publisher: FramePublisher) -> list[FrameSection]:
+    """The wall's and the map's frame sections over a replay's own publisher (the topology's pulses are live-only)."""
+    tree, aggregator = publisher.tree, publisher.aggregator
+    return [*MapFrames(tree, aggregator, view.regions, publisher.notices).sections,
+            UnitsSection(lambda: (tree, aggregator))]
+
+
 def _send(frame: dict[str, Any]) -> None:
     set_props("live", {"data": frame})
 
@@ -50,9 +60,14 @@ async def replay_stream(ws: Any, view: ViewContext, scope: Scope, query: dict[st
     try:
         bounds = await asyncio.to_thread(history_bounds, runtime.engine)
         request = parse_replay(query["replay"], query.get("speed"), tz, int(time.time() * 1000), bounds)
-        session = await asyncio.to_thread(
-            ReplaySession, runtime.engine, runtime.tree, tz, MemberDirectory(runtime.engine), request, scope
-        )
+        opening = asyncio.ensure_future(asyncio.to_thread(
+            ReplaySession, runtime.engine, runtime.tree, tz, MemberDirectory(runtime.engine), request, scope,
+            lambda publisher: view_sections(view, publisher),
+        ))
+        while not opening.done():  # reaching the period's start can take seconds: keep the link alive meanwhile
+            await asyncio.wait({opening}, timeout=HEARTBEAT_S)
+            _send({"seq": 0, "ts": int(time.time() * 1000), "heartbeat": True})
+        session = opening.result()
     except ReplayError as exc:
         _send({"seq": 1, "ts": int(time.time() * 1000), "full": True, "feed": [],
                "kpi": {"replay": {"error": exc.code, "message": str(exc)}}})

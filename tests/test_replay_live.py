@@ -7,44 +7,34 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
 import pytest
 from sqlalchemy import select
 
-from dashboard.demo.seed import seed_demo
 from dashboard.live.recompute import StoreState
 from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.store.engine import open_store
 from dashboard.store.models import Member
 from dashboard.store.tree import OrgTree
 from tests.conftest import LiveServer
-from tests.history_support import write_history
+from tests.history_support import REPLAY_DAY, REPLAY_DAY_START, TZ, serve_replay_history
 
 pytestmark = pytest.mark.live
 
-TZ = ZoneInfo("Asia/Shanghai")
-DAY = dt.date(2026, 11, 30)
-DAY_START = dt.datetime(2026, 11, 30, tzinfo=TZ)
+
+@pytest.fixture(scope="module")
+def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    yield from serve_replay_history(tmp_path_factory)
+
+DAY, DAY_START = REPLAY_DAY, REPLAY_DAY_START
 DAY_END_MS = int((DAY_START + dt.timedelta(days=1)).timestamp() * 1000) - 1
 CHECKED = ("members", "events_total", "events_today", "active_today", "study_points_today", "meetings", "dues_rate",
            "rule_breaks", "transfers", "lost_contact", "pipeline", "top_study")
 STREAM_S = 20.0
-
-
-@pytest.fixture(scope="module")
-def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    db = tmp_path_factory.mktemp("replay") / "replay.db"
-    engine = open_store(f"sqlite:///{db}")
-    seed_demo(engine, members=400, seed=9)
-    write_history(engine, DAY_START - dt.timedelta(days=1), DAY_START + dt.timedelta(days=1, hours=6), events_per_hour=120)
-    engine.dispose()
-    server = LiveServer(db).start()
-    yield server
-    server.stop()
 
 
 def merged(frames: list[dict[str, Any]]) -> dict[str, Any]:

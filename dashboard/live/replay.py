@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import Engine
 from dashboard.access.scopes import Scope
 from dashboard.live.bus import InProcessBus
 from dashboard.live.history import HistoryState
-from dashboard.live.publisher import Channel, FramePublisher
+from dashboard.live.publisher import Channel, FramePublisher, FrameSection
 from dashboard.store.names import MemberDirectory
 from dashboard.store.tree import OrgTree
 
@@ -90,13 +91,28 @@ def parse_replay(
     return ReplayRequest(start_ms, end_ms, parse_speed(speed))
 
 
+SectionsFor = Callable[[FramePublisher], Sequence[FrameSection]]
+
+
 class ReplaySession:
-    """One screen's replay: its own history state, publisher and channel."""
+    """One screen's replay: its own history state, publisher and channel.
+
+    ``sections_for(publisher)`` builds the views' frame sections (map, units …) over the
+    replay's own publisher and aggregator, as the views build theirs over the live ones.
+    """
 
     def __init__(
-        self, engine: Engine, tree: OrgTree, tz: dt.tzinfo, members: MemberDirectory, request: ReplayRequest, scope: Scope
+        self,
+        engine: Engine,
+        tree: OrgTree,
+        tz: dt.tzinfo,
+        members: MemberDirectory,
+        request: ReplayRequest,
+        scope: Scope,
+        sections_for: SectionsFor = lambda publisher: (),
     ) -> None:
         self._engine, self._tree, self._tz, self._members = engine, tree, tz, members
+        self._sections_for = sections_for
         self.request, self.scope = request, scope
         self.speed = request.speed
         self.playing = True
@@ -111,6 +127,7 @@ class ReplaySession:
         self.publisher = FramePublisher(
             self._tree, self.history.aggregator, self._bus, self._members, clock=lambda: self.history.now_ms / 1000
         )
+        self.publisher.sections.extend(self._sections_for(self.publisher))
         self.channel: Channel = self.publisher.attach(self.scope)
         self._mark()
 
@@ -124,7 +141,8 @@ class ReplaySession:
 
     def state(self) -> dict[str, Any]:
         r = self.request
-        return {"from": r.start_ms, "to": r.end_ms, "at": self.at_ms, "speed": self.speed,
+        clock = dt.datetime.fromtimestamp(self.at_ms / 1000, self._tz).strftime("%Y-%m-%d %H:%M:%S")
+        return {"from": r.start_ms, "to": r.end_ms, "at": self.at_ms, "clock": clock, "speed": self.speed,
                 "playing": self.playing and not self.ended, "ended": self.ended}
 
     def _mark(self) -> None:
