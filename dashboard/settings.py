@@ -37,3 +37,5 @@ class Settings:
     ws_compression: bool = True
     ingest_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_INGEST_TOKEN") or None)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)
+    # Scheduled reports (docs/reports.md): written into this folder when set (weekly and monthly, 08:00).
+    reports_dir: Path | None = None

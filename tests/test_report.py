@@ -13,6 +13,7 @@ import pypdf
 import pytest
 from sqlalchemy import Engine, text
 
+from dashboard.access.scopes import Scope
 from dashboard.cli import main
 from dashboard.demo.seed import seed_demo
 from dashboard.live.history import HistoryState
@@ -20,6 +21,7 @@ from dashboard.live.recompute import StoreState
 from dashboard.report.figures import build_report
 from dashboard.report.make import make_report
 from dashboard.report.period import parse_period
+from dashboard.report.schedule import ReportSchedule, due_periods, list_reports
 from dashboard.store.engine import open_store
 from dashboard.store.tree import OrgTree
 from layouts.i18n import fmt_count
@@ -181,3 +183,36 @@ def test_unwritable_folder_is_refused(store: tuple[str, Engine, OrgTree], tmp_pa
         err = capsys.readouterr().err
     assert code == 2 and "not writable" in err and "\n" not in err.strip()
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("now", "week", "month"),
+    [
+        (dt.datetime(2026, 12, 1, 9, 0, tzinfo=TZ), "2026-W48", "2026-11"),  # Tuesday the 1st, after 08:00
+        (dt.datetime(2026, 12, 1, 7, 59, tzinfo=TZ), "2026-W48", "2026-10"),  # the 1st before 08:00: last month not yet
+        (dt.datetime(2026, 11, 30, 7, 0, tzinfo=TZ), "2026-W47", "2026-10"),  # Monday before 08:00: the week before last
+        (dt.datetime(2026, 11, 30, 8, 0, tzinfo=TZ), "2026-W48", "2026-10"),
+    ],
+)
+def test_due_periods_follow_monday_and_the_first_at_eight(now: dt.datetime, week: str, month: str) -> None:
+    assert [p.label for p in due_periods(now)] == [week, month]
+
+
+def test_schedule_writes_each_due_report_once_and_lists_them_by_scope(store: tuple[str, Engine, OrgTree], tmp_path: Path) -> None:
+    _, engine, tree = store
+    root = tree.root
+    assert root is not None
+    child = tree.nodes[tree.children[root.id][0]]
+    schedule = ReportSchedule(tmp_path, orgs=(root.code, child.code), levels=("full", "public"))
+    now_ms = int(dt.datetime(2026, 12, 1, 9, tzinfo=TZ).timestamp() * 1000)
+    written = schedule.run_due(engine, tree, TZ, now_ms)
+    names = sorted(p.name for p in written)
+    assert len(names) == 8 and f"{root.code}_2026-11_zh_full.pdf" in names and f"{child.code}_2026-W48_zh_public.pdf" in names
+    assert all(len(pypdf.PdfReader(p).pages) == 4 for p in written)
+    assert schedule.run_due(engine, tree, TZ, now_ms) == []  # already there: not made again
+    everything = list_reports(tmp_path, tree, Scope(root.id, "full"))
+    assert len(everything) == 8 and everything[0].period == "2026-W48"
+    own = list_reports(tmp_path, tree, Scope(child.id, "full"))
+    assert {r.org for r in own} == {child.code} and len(own) == 4
+    public = list_reports(tmp_path, tree, Scope(root.id, "public"))
+    assert {r.level for r in public} == {"public"} and len(public) == 4
