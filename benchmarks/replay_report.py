@@ -59,10 +59,10 @@ def ms(moment: dt.datetime) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--members", type=int, default=1_000_000)
-    parser.add_argument("--events-per-hour", type=int, default=1000)
-    parser.add_argument("--day-steps", type=float, default=150.0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=1_000_000, help="demo members to seed")
+    parser.add_argument("--events-per-hour", type=int, default=1000, help="history written per hour of the past")
+    parser.add_argument("--day-steps", type=float, default=150.0, help="seconds of history per replay step")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="lx-replay-bench-"))
     engine = open_store(f"sqlite:///{folder / 'bench.db'}")
