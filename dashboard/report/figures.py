@@ -63,6 +63,7 @@ class Report:
     activity: Activity
     previous_activity: Activity
     generated_ms: int
+    tz: dt.tzinfo
 
 
 def _province(region: str | None) -> str | None:
@@ -157,4 +158,5 @@ def build_report(
         activity=_read_activity(engine, org, tree, period, tz, scope),
         previous_activity=_read_activity(engine, org, tree, previous, tz, scope),
         generated_ms=now_ms,
+        tz=tz,
     )

@@ -87,7 +87,7 @@ class _Pages:
         fig.text(0.06, 0.945, f"{self.t('report.period')} {self._span(r.period.first, r.period.last)} ({r.period.label})"
                  f" · {self.t('report.previous')} {self._span(r.previous.first, r.previous.last)}", fontsize=8.5, color=GREY)
         fig.text(0.06, 0.915, title, fontsize=12.5, weight="bold")
-        generated = dt.datetime.fromtimestamp(r.generated_ms / 1000).strftime("%Y-%m-%d %H:%M")
+        generated = dt.datetime.fromtimestamp(r.generated_ms / 1000, r.tz).strftime("%Y-%m-%d %H:%M")
         level = self.t("report.level_public") if r.level == "public" else self.t("report.level_full")
         fig.text(0.06, 0.02, f"{self.t('app.title')} · {self.t('report.generated')} {generated} · {level}", fontsize=7, color=GREY)
         fig.text(0.94, 0.02, f"{number} / 4", fontsize=7, color=GREY, ha="right")
@@ -190,7 +190,7 @@ class _Pages:
             ax.invert_yaxis()
             ax.set_xlim(0, 100)
             ax.set_xlabel("%")
-            ax.legend(frameon=False, loc="lower right", fontsize=8)
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=3, fontsize=8)
         else:
             ax.axis("off")
             ax.text(0, 0.5, self.t("report.no_children"))
