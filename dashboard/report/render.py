@@ -202,7 +202,7 @@ class _Pages:
             )
         if len(lines) == 1:
             lines.append(self.t("report.none_behind"))
-        fig.text(0.06, 0.36, "\n".join(lines), fontsize=8.5, va="top", linespacing=1.6)
+        fig.text(0.06, 0.33, "\n".join(lines), fontsize=8.5, va="top", linespacing=1.6)
         return fig
 
     # ------------------------------------------------------------------ page 3: rules, transfers, recruitment, leaderboard
