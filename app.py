@@ -73,6 +73,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         "--no-ws-compression", action="store_true",
         help="do not compress websocket messages (less server CPU per screen, ~2.7× the bytes; docs/benchmarks.md)",
     )
+    p.add_argument("--reports-dir", type=Path, default=None,
+                   help="write the weekly (Monday 08:00) and monthly (1st, 08:00) reports into this folder (docs/reports.md)")
     sec = p.add_argument_group("access and hardening (docs/security.md)")
     sec.add_argument("--allowed-origins", default="", help="comma-separated extra origins allowed on websockets (https://wall.example.org)")
     sec.add_argument("--frame-origins", default="", help="comma-separated origins allowed to embed the pages in a frame")
@@ -115,6 +117,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         body_timeout_s=a.body_timeout,
         ws_compression=not a.no_ws_compression,
         redis_url=a.redis_url,
+        reports_dir=a.reports_dir,
     )
 
 
@@ -268,12 +271,26 @@ def harden(app: Dash, settings: Settings) -> SecurityMiddleware:
                               csrf_of_session=lambda secret: signer.derive(CSRF_PURPOSE, secret))
 
 
+async def _report_schedule(runtime: Runtime) -> None:
+    """Scheduled reports; imported only when configured (the report drawing loads matplotlib)."""
+    import time
+    from zoneinfo import ZoneInfo
+
+    from dashboard.report.schedule import ReportSchedule
+
+    assert runtime.settings.reports_dir is not None
+    schedule = ReportSchedule(runtime.settings.reports_dir)
+    await schedule.run(runtime.engine, lambda: runtime.tree, ZoneInfo(runtime.settings.timezone), time.time)
+
+
 def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(task) for task in runtime.background()]
         if runtime.settings.simulate:
             tasks.append(asyncio.create_task(LiveSimulator(runtime, rate=runtime.settings.simulate_rate, seed=None).run()))
+        if runtime.settings.reports_dir is not None:
+            tasks.append(asyncio.create_task(_report_schedule(runtime)))
         try:
             yield
         finally:

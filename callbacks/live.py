@@ -22,6 +22,7 @@ from dash import callback, ctx, set_props
 from dash.exceptions import WebsocketDisconnected
 
 from callbacks.context import ViewContext
+from callbacks.replay import replay_query, replay_stream
 from dashboard.api.health import STORE_FAILURES
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,14 @@ def register(view: ViewContext) -> None:
             return
         scope, grant = checked
         if not await asyncio.to_thread(access.grant_valid, grant):
+            return
+        # A page opened with ?replay=FROM..TO streams that past period instead (callbacks/replay.py).
+        try:
+            replay = replay_query(await ws.get_prop("_pages_location", "search", timeout=10))
+        except (TimeoutError, WebsocketDisconnected):
+            return
+        if replay is not None:
+            await replay_stream(ws, view, scope, replay)
             return
         channel = publisher.attach(scope)
         seq = 0

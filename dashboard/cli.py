@@ -1,4 +1,4 @@
-"""``python -m dashboard``: seed, simulate, token (create, list, revoke), user create, import, export.
+"""``python -m dashboard``: seed, simulate, token (create, list, revoke), user create, import, export, report.
 
 Every command takes ``--database-url`` (default ``sqlite:///var/lianxin.db``).
 Errors a person can fix are printed as one line on stderr with a non-zero exit;
@@ -195,6 +195,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from dashboard.report.make import REPORT_ERRORS, make_report
+    from dashboard.settings import Settings
+
+    engine = open_store(args.database_url)
+    try:
+        out = make_report(engine, args.org, args.period, args.out, ZoneInfo(Settings().timezone), args.lang, args.level)
+    except REPORT_ERRORS as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps({"report": str(out), "org": args.org, "period": args.period, "lang": args.lang, "level": args.level}))
+    return 0
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage mistakes as one line on stderr (exit 2), like every other error here."""
 
@@ -272,6 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--lang", choices=["zh", "en"], default="zh", help="headers and values in Chinese or English")
     exp.add_argument("--format", choices=["csv", "xlsx", "both"], default="both")
     exp.set_defaults(func=_cmd_export)
+
+    rep = sub.add_parser(
+        "report", parents=[db], help="a committee's report for a period, as PDF or PNG"  # type: ignore[list-item]
+    )
+    rep.add_argument("--org", required=True, help="organisation code")
+    rep.add_argument("--period", required=True, help="2026-11 | 2026-W48 | 2026-11-01..2026-11-30")
+    rep.add_argument("--lang", choices=["zh", "en"], default="zh")
+    rep.add_argument("--level", choices=["full", "public"], default="full", help="public: small counts of people hidden")
+    rep.add_argument("--out", type=Path, required=True, help="FILE.pdf or FILE.png")
+    rep.set_defaults(func=_cmd_report)
     return parser
 
 

@@ -47,3 +47,5 @@ class Settings:
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)
     # A cluster (docs/scale.md): processes on one database sharing one live state through this Redis.
     redis_url: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_REDIS_URL") or None)
+    # Scheduled reports (docs/reports.md): written into this folder when set (weekly and monthly, 08:00).
+    reports_dir: Path | None = None

@@ -211,6 +211,7 @@ def live_stores(ticket: str, lang: str) -> list[dcc.Store]:
     return [
         dcc.Store(id="live"),
         dcc.Store(id="live-meta", data={"ticket": ticket, "lang": lang, "labels": client_labels(lang)}),
+        dcc.Store(id="replay-control"),  # the replay bar's commands (assets/replay.js, callbacks/replay.py)
     ]
 
 

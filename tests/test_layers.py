@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "wall": 5,
     "demo": 6,
     "transfer": 6,
+    "report": 6,
     "runtime": 7,
     "api": 8,
     "cli": 9,

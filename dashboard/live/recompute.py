@@ -115,11 +115,17 @@ class _Bounds:
 class StoreState:
     """Everything read once; ``snapshot(org_id)`` then counts one subtree."""
 
-    def __init__(self, orgs: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, now: float, tz: dt.tzinfo):
+    def __init__(
+        self, orgs: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, now: float, tz: dt.tzinfo, as_of: bool = False
+    ):
         self.bounds = b = _Bounds.at(now, tz)
         self.orgs = orgs.set_index("id", drop=False)
         self._code_to_id = dict(zip(orgs["code"], orgs["id"]))
         self._categories = {dim: sorted(members[dim].astype(str).unique()) for dim in ("education", "occupation")}
+        if as_of:
+            # The record as it stood at ``now``, read in time order (a replay, a report): nothing
+            # after ``now`` exists yet, and the system started with the earliest event.
+            events = events[events["ts_ms"] <= b.now_ms].sort_values(["ts_ms", "seq"], kind="stable")
         # The system started with the first stored event (lowest seq), wherever it happened.
         self.started_ms = min(int(events["ts_ms"].iloc[0]), b.now_ms) if len(events) else None
         events = events[events["org_id"].isin(self.orgs.index)].copy()
@@ -133,7 +139,8 @@ class StoreState:
         self.branch_flags = self._branch_flags()
 
     @classmethod
-    def load(cls, engine: Engine, now: float, tz: dt.tzinfo) -> StoreState:
+    def load(cls, engine: Engine, now: float, tz: dt.tzinfo, as_of: bool = False) -> StoreState:
+        """Read the store; ``as_of``: only the events up to ``now``, as a replay to ``now`` applies them."""
         with engine.connect() as conn:
             orgs = pd.read_sql("SELECT id, code, name, kind, parent_id, path FROM organisations", conn)
             members = pd.read_sql(
@@ -142,7 +149,7 @@ class StoreState:
             )
             events = pd.read_sql("SELECT seq, type, ts_ms, org_id, member_id, data FROM events ORDER BY seq", conn)
         events["data"] = events["data"].map(_json)
-        return cls(orgs, members, events, now, tz)
+        return cls(orgs, members, events, now, tz, as_of)
 
     # ---------------------------------------------------------------- derived state
 

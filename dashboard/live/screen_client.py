@@ -80,6 +80,8 @@ class ScreenClient:
     ack_delay_s: float = 0.0
     stalled: bool = False
     layout_late: int = 0
+    search: str = ""  # the page's query string: "?replay=FROM..TO&speed=X" makes it a replay screen
+    replay_command: dict[str, Any] | None = None  # what its replay bar answers (play/pause, speed, jump)
     meta_requests: int = 0
     frames: list[dict[str, Any]] = field(default_factory=list)
     lags_ms: list[float] = field(default_factory=list)
@@ -133,7 +135,12 @@ class ScreenClient:
             self.lags_ms.append(now_ms - frame["ts"])
         elif kind == "get_props_request":
             component = payload.get("componentId")
-            if component == "live-meta":
+            answer: dict[str, Any]
+            if component == "_pages_location":
+                answer = {"search": self.search}
+            elif component == "replay-control":
+                answer = {"data": self.replay_command}
+            elif component == "live-meta":
                 self.meta_requests += 1
                 late = self.meta_requests <= self.layout_late
                 answer = {} if late else {"data": {"ticket": self.ticket}}
