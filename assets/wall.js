@@ -50,7 +50,9 @@
       var gd = graphDiv(id), counts = structure[CHARTS[id]];
       if (!gd || !gd.data || !gd.data[0] || !counts) return;
       var tr = gd.data[0], keys = tr.customdata || [];
-      var values = keys.map(function (k) { var v = counts[k]; return typeof v === "number" ? v : 0; });
+      var values = keys.map(function (k) {   // a merged bar ("a+b") holds the sum of its categories
+        return String(k).split("+").reduce(function (sum, part) { var v = counts[part]; return sum + (typeof v === "number" ? v : 0); }, 0);
+      });
       var total = values.reduce(function (s, v) { return s + v; }, 0) || 1;
       var pct = function (v) { return fmt().percent(v / total); };
       if (tr.type === "pie") {
