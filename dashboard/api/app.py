@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from dashboard import __version__
 from dashboard.api.auth import router as auth_router
+from dashboard.api.docs import docs_router
 from dashboard.api.imports import router as import_router
 from dashboard.api.ingest import router as ingest_router
 from dashboard.api.read import router as api_router
@@ -29,7 +30,7 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         title="Lianxin 连心 API",
         version=__version__,
         description="Live ingest and read API of Lianxin. See docs/api.md and docs/events.md.",
-        docs_url="/api/docs",
+        docs_url=None,  # served by dashboard/api/docs.py from vendored assets, under the CSP
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -38,4 +39,5 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     api.include_router(ingest_router)
     api.include_router(import_router)
     api.include_router(auth_router)
+    api.include_router(docs_router(api.title, api.openapi_url or "/api/openapi.json"))
     return api
