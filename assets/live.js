@@ -236,7 +236,8 @@
     var ul = el("ul", "alert-list alert-notices");
     var pages = Math.ceil(list.length / NOTICE_LINES);
     var page = noticePages.page % Math.max(1, pages);
-    var prev = null;
+    var own = document.querySelector(".title-bar .org-name");   // the screen's own organisation needs no attribution
+    var prev = own ? own.textContent : null;
     list.slice(page * NOTICE_LINES, (page + 1) * NOTICE_LINES).forEach(function (n) {
       var li = el("li", "notice level-" + n.level);
       li.appendChild(el("span", "badge", label("notice." + n.level)));

@@ -135,11 +135,18 @@
     var at = ranked.findIndex(function (r) { return r.code === code; });
     setText("spotlight-rank", at < 0 ? "" : (labels.rank || "").replace("{rank}", at + 1).replace("{of}", ranked.length));
     var top = (ranked[0] && ranked[0].share) || 1;
-    var shown = ranked.slice(0, RANKED);
-    if (at >= RANKED) shown[RANKED - 1] = ranked[at];
+    // The top of the ranking; a unit in focus further down takes the last row, after a gap marker.
+    var shown = at >= RANKED ? ranked.slice(0, RANKED - 2).concat([null, ranked[at]]) : ranked.slice(0, RANKED);
     var list = document.getElementById("spotlight-ranking");
     if (!list) return;
     var rows = shown.map(function (r) {
+      if (r === null) {
+        var gap = document.createElement("li");
+        gap.className = "gap";
+        gap.textContent = "⋮";
+        gap.title = (labels.rank_gap || "").replace("{n}", at - (RANKED - 2));
+        return gap;
+      }
       var li = document.createElement("li");
       if (r.code === code) li.className = "current";
       var n = document.createElement("span"); n.className = "n"; n.textContent = ranked.indexOf(r) + 1;

@@ -77,7 +77,14 @@ def longest_texts(text_server: LiveServer) -> dict[str, Any]:
         {"type": "article_read", "org": org_code, **({"member": members[i % len(members)]} if members else {}), "data": {"title": title}}
         for i, title in enumerate(longest(ARTICLE_TITLES, 4))
     ]
-    return {"org": org_name, "province": issuers[1][0], "notices": notice_titles, "feed": feed}
+    return {
+        "org": org_name,
+        "province": issuers[1][0],
+        "province_name": issuers[1][1],
+        "notices": notice_titles,
+        "issuer_of": {title: issuers[i % 2][1] for i, title in enumerate(notice_titles)},
+        "feed": feed,
+    }
 
 
 def ingest(server: LiveServer, events: list[dict[str, Any]]) -> None:
@@ -137,10 +144,13 @@ def test_standing_alerts_keep_their_place_and_notices_take_one_line_each(text_se
         assert 1 <= len(first) <= NOTICE_LINES
         for line in first:
             assert line["height"] < 2 * line["font"], line  # one line (two would be 2 × 1.3 em and more), however long the title
-        # The issuer is written once for a run of its notices.
-        issuers = [line["issuer"] for line in first]
-        assert issuers[0] is not None
-        assert all(i is None or i != prev for prev, i in zip(issuers, issuers[1:], strict=False)), issuers
+        # The issuer is written once for a run of its notices, and not at all for the screen's own organisation.
+        previous = longest_texts["province_name"]
+        for line in first:
+            issuer = longest_texts["issuer_of"][line["title"]]
+            assert line["issuer"] == (issuer if issuer != previous else None), (line, previous)
+            previous = issuer
+        assert any(line["issuer"] for line in first) or all(longest_texts["issuer_of"][line["title"]] == longest_texts["province_name"] for line in first)
         # Five notices: the page turns, and every notice is shown on some page.
         pager = page.locator("#alerts .notice-pager")
         assert pager.inner_text().strip() == "1 / 2"
@@ -152,5 +162,39 @@ def test_standing_alerts_keep_their_place_and_notices_take_one_line_each(text_se
         assert page.evaluate("() => document.querySelector('#alerts .alert-notices li.notice') !== null")
         wait_until(page, "(document.querySelector('#alerts .notice-pager') || {}).textContent === '1 / 2'", timeout_s=30)
         assert "level-urgent" in (page.locator("#alerts .alert-notices li.notice").first.get_attribute("class") or "")
+    finally:
+        page.close()
+
+
+def test_the_spotlight_fills_the_screen_and_marks_the_gap_in_its_ranking(text_server: LiveServer, longest_texts: dict[str, Any], browser) -> None:  # type: ignore[no-untyped-def]
+    units = [o["code"] for o in httpx.get(f"{text_server.url}/api/orgs?parent=LX", timeout=30).json()]
+    assert len(units) > 20, "the demo has more top-level units than the ranking has rows"
+    page = open_wall(browser, text_server, longest_texts, f"/?playlist=org:{units[0]}", 1920, 1080)
+    try:
+        wait_until(page, "window.lianxinWall.units !== null && document.querySelectorAll('#spotlight-ranking li').length > 0", timeout_s=60)
+        # a unit ranked below the rows shown: the top rows, a gap marker, then the unit
+        low = page.evaluate(
+            """(codes) => codes.find((code) => { window.lianxinWall.showUnit(code);
+                 const cur = document.querySelector('#spotlight-ranking li.current .n');
+                 return cur && +cur.textContent > 20; })""",
+            units,
+        )
+        assert low, "some unit ranks below 20"
+        rows = page.evaluate(
+            """() => Array.from(document.querySelectorAll('#spotlight-ranking li')).map((li) =>
+                 ({cls: li.className, n: li.querySelector('.n') ? +li.querySelector('.n').textContent : null}))"""
+        )
+        assert [r["cls"] for r in rows[-2:]] == ["gap", "current"], rows
+        ranks = [r["n"] for r in rows if r["n"] is not None]
+        assert ranks[:-1] == list(range(1, len(ranks))) and ranks[-1] > len(ranks), ranks
+        # the ranking reaches the bottom of the spotlight: no empty quarter
+        bottoms = page.evaluate(
+            """() => { const s = document.getElementById('spotlight').getBoundingClientRect();
+                       const pad = parseFloat(getComputedStyle(document.getElementById('spotlight')).paddingBottom);
+                       return [document.getElementById('spotlight-ranking').getBoundingClientRect().bottom, s.bottom - pad]; }"""
+        )
+        assert abs(bottoms[0] - bottoms[1]) < 2, bottoms
+        report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
+        assert report["problems"] == [], report["problems"]
     finally:
         page.close()
