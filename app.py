@@ -234,7 +234,7 @@ def build_app(runtime: Runtime, regions: RegionMap, extra_views: Sequence[ViewRe
         title=t("app.title"),
         update_title=None,
         suppress_callback_exceptions=True,
-        assets_path_ignore=["desktop"],
+        assets_path_ignore=["desktop", "^apidocs$", "^swagger-ui$"],
         websocket_allowed_origins=[normalise_origin(o) for o in runtime.settings.allowed_origins],  # Dash compares strings
     )
     ctx = ViewContext(runtime=runtime, regions=regions)

@@ -11,6 +11,7 @@
 
   var STALE_MS = 9000;           // "stale" 9 s after the last frame or heartbeat (shown within 10 s)
   var FEED_MAX = 12;
+  var LEADERBOARD_ROWS = 6;   // what the wall's panel holds at 22px (docs/wall.md, "Text floor")
   var TREND_POINTS = 40;
 
   var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false, serverBackAt: 0, lagAtFrame: 0 };
@@ -208,15 +209,63 @@
     items.forEach(function (it) {
       var li = el("li", "feed-item fresh type-" + it.type);
       li._born = born;
-      li.appendChild(el("span", "time", hhmmss(it.ts)));
-      li.appendChild(el("span", "org", it.org));
-      if (it.who) li.appendChild(el("span", "who", it.who));
-      li.appendChild(el("span", "what", label("event." + it.type)));
-      if (it.title) li.appendChild(el("span", "title", it.title));
+      // two lines: time and organisation; who, what and the title
+      var first = el("div", "feed-line"), second = el("div", "feed-line");
+      first.appendChild(el("span", "time", hhmmss(it.ts)));
+      var org = el("span", "org", it.org);
+      org.title = it.org;   // the whole text, where an ellipsis cuts it
+      first.appendChild(org);
+      if (it.who) second.appendChild(el("span", "who", it.who));
+      second.appendChild(el("span", "what", label("event." + it.type)));
+      if (it.title) { var title = el("span", "title", it.title); title.title = it.title; second.appendChild(title); }
+      li.appendChild(first);
+      li.appendChild(second);
       list.insertBefore(li, list.firstChild);
     });
     while (list.children.length > FEED_MAX) list.removeChild(list.lastChild);
     move(freshBeat);
+  }
+
+  /* Alerts: the standing rule breaks first, always in their place; the notices below them in a
+     bounded share of the panel — at most NOTICE_LINES, one line each, urgent first, the issuer
+     written once for a run of its notices — turning a page every NOTICE_PAGE_MS when there are more.
+     A title too long for its line ends in an ellipsis and keeps its whole text in `title`. */
+  var NOTICE_LINES = 3, NOTICE_PAGE_MS = 8000, LEVEL_ORDER = { urgent: 0, warning: 1, info: 2 };
+  var noticePages = { list: [], page: 0, timer: null };
+
+  function noticeRows(list) {
+    var ul = el("ul", "alert-list alert-notices");
+    var pages = Math.ceil(list.length / NOTICE_LINES);
+    var page = noticePages.page % Math.max(1, pages);
+    var own = document.querySelector(".title-bar .org-name");   // the screen's own organisation needs no attribution
+    var prev = own ? own.textContent : null;
+    list.slice(page * NOTICE_LINES, (page + 1) * NOTICE_LINES).forEach(function (n) {
+      var li = el("li", "notice level-" + n.level);
+      li.appendChild(el("span", "badge", label("notice." + n.level)));
+      if (n.org !== prev) {
+        var who = el("span", "issuer", n.org);
+        who.title = n.org;
+        li.appendChild(who);
+      }
+      prev = n.org;
+      var title = el("span", "label", n.title);
+      title.title = n.title;
+      li.appendChild(title);
+      ul.appendChild(li);
+    });
+    if (pages > 1) {
+      var pager = el("li", "notice-pager", (page + 1) + " / " + pages);
+      ul.appendChild(pager);
+    }
+    return ul;
+  }
+
+  function turnNoticePage() {
+    var box = document.getElementById("alerts");
+    var old = box && box.querySelector(".alert-notices");
+    if (!old) return;
+    noticePages.page += 1;
+    old.replaceWith(noticeRows(noticePages.list));
   }
 
   function updateAlerts(kpi) {
@@ -227,39 +276,45 @@
     var transfers = kpi.transfers !== undefined ? kpi.transfers : (state.transfers || {});
     state.notices = notices; state.breaks = breaks; state.transfers = transfers;
     var now = Date.now();
-    var shown = notices.filter(function (n) { return !(n.expires && n.expires < now); });
+    var shown = notices.filter(function (n) { return !(n.expires && n.expires < now); }).map(function (n, i) { return [n, i]; });
+    shown.sort(function (a, b) {   // urgent first; within a level by issuer (written once), newest first
+      var la = LEVEL_ORDER[a[0].level] === undefined ? 3 : LEVEL_ORDER[a[0].level];
+      var lb = LEVEL_ORDER[b[0].level] === undefined ? 3 : LEVEL_ORDER[b[0].level];
+      return la - lb || (a[0].org < b[0].org ? -1 : a[0].org > b[0].org ? 1 : 0) || a[1] - b[1];
+    });
+    shown = shown.map(function (pair) { return pair[0]; });
     var rules = [["few_members", breaks.few_members], ["no_secretary", breaks.no_secretary],
                  ["no_meeting", breaks.no_meeting], ["transfers_overdue", transfers.overdue]].filter(function (row) { return row[1]; });
     // Rebuilt only when what it shows changed: most frames change a transfer count, not an alert.
     var key = JSON.stringify([shown.map(function (n) { return [n.id, n.level, n.title, n.org]; }), rules]);
     if (box._shown === key) return;   // kept on the element: a re-rendered box starts without it
     box._shown = key;
-    var ul = el("ul", "alert-list");
-    shown.forEach(function (n) {
-      var li = el("li", "notice level-" + n.level);
-      li.appendChild(el("span", "badge", label("notice." + n.level)));
-      li.appendChild(el("span", "label", n.title));
-      li.appendChild(el("span", "value", n.org));
-      ul.appendChild(li);
-    });
-    rules.forEach(function (row) {
-      var li = el("li", "alert-rule");
-      li.appendChild(el("span", "label", label("alerts." + row[0])));
-      li.appendChild(el("span", "value", fmtCount(row[1])));
-      ul.appendChild(li);
-    });
     box.innerHTML = "";
-    if (ul.children.length) box.appendChild(ul); else box.appendChild(el("div", "empty", label("alerts.none")));
+    if (rules.length) {
+      var ul = el("ul", "alert-list alert-rules");
+      rules.forEach(function (row) {
+        var li = el("li", "alert-rule");
+        li.appendChild(el("span", "label", label("alerts." + row[0])));
+        li.appendChild(el("span", "value", fmtCount(row[1])));
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+    }
+    noticePages.list = shown;
+    if (shown.length) box.appendChild(noticeRows(shown));
+    if (shown.length > NOTICE_LINES && !noticePages.timer) noticePages.timer = setInterval(turnNoticePage, NOTICE_PAGE_MS);
+    if (shown.length <= NOTICE_LINES && noticePages.timer) { clearInterval(noticePages.timer); noticePages.timer = null; noticePages.page = 0; }
+    if (!rules.length && !shown.length) box.appendChild(el("div", "empty", label("alerts.none")));
   }
 
   function updateLeaderboard(rows) {
     var box = document.getElementById("leaderboard");
     if (!box || !rows) return;
-    var key = JSON.stringify(rows.slice(0, 8));
+    var key = JSON.stringify(rows.slice(0, LEADERBOARD_ROWS));
     if (box._shown === key) return;
     var ol = el("ol", "ranked");
     ol.id = "leaderboard";
-    rows.slice(0, 8).forEach(function (r, i) {
+    rows.slice(0, LEADERBOARD_ROWS).forEach(function (r, i) {
       var li = el("li");
       li.appendChild(el("span", "rank", String(i + 1)));
       li.appendChild(el("span", "label", r.name));

@@ -50,7 +50,9 @@
       var gd = graphDiv(id), counts = structure[CHARTS[id]];
       if (!gd || !gd.data || !gd.data[0] || !counts) return;
       var tr = gd.data[0], keys = tr.customdata || [];
-      var values = keys.map(function (k) { var v = counts[k]; return typeof v === "number" ? v : 0; });
+      var values = keys.map(function (k) {   // a merged bar ("a+b") holds the sum of its categories
+        return String(k).split("+").reduce(function (sum, part) { var v = counts[part]; return sum + (typeof v === "number" ? v : 0); }, 0);
+      });
       var total = values.reduce(function (s, v) { return s + v; }, 0) || 1;
       var pct = function (v) { return fmt().percent(v / total); };
       if (tr.type === "pie") {
@@ -133,11 +135,18 @@
     var at = ranked.findIndex(function (r) { return r.code === code; });
     setText("spotlight-rank", at < 0 ? "" : (labels.rank || "").replace("{rank}", at + 1).replace("{of}", ranked.length));
     var top = (ranked[0] && ranked[0].share) || 1;
-    var shown = ranked.slice(0, RANKED);
-    if (at >= RANKED) shown[RANKED - 1] = ranked[at];
+    // The top of the ranking; a unit in focus further down takes the last row, after a gap marker.
+    var shown = at >= RANKED ? ranked.slice(0, RANKED - 2).concat([null, ranked[at]]) : ranked.slice(0, RANKED);
     var list = document.getElementById("spotlight-ranking");
     if (!list) return;
     var rows = shown.map(function (r) {
+      if (r === null) {
+        var gap = document.createElement("li");
+        gap.className = "gap";
+        gap.textContent = "⋮";
+        gap.title = (labels.rank_gap || "").replace("{n}", at - (RANKED - 2));
+        return gap;
+      }
       var li = document.createElement("li");
       if (r.code === code) li.className = "current";
       var n = document.createElement("span"); n.className = "n"; n.textContent = ranked.indexOf(r) + 1;

@@ -33,6 +33,7 @@ GRANT_CHECK_S = 5.0
 META_WAIT_S = 30.0
 META_RETRY_S = 0.1
 META_RETRY_MAX_S = 2.0
+PAGES_STORE = "_pages_store"  # Dash's own store, set by its pages router with each page's layout
 
 
 async def page_meta(ws: Any) -> Any:
@@ -45,13 +46,19 @@ async def page_meta(ws: Any) -> Any:
     to 2 s) so such a page sees about twenty requests, not hundreds.
     """
     deadline = time.monotonic() + META_WAIT_S
-    delay = META_RETRY_S
-    while True:
-        meta = await ws.get_prop("live-meta", "data", timeout=10)
-        if meta is not None or time.monotonic() >= deadline:
-            return meta
-        await asyncio.sleep(delay)
-        delay = min(2 * delay, META_RETRY_MAX_S)
+    # First the pages store of Dash's shell, which is always there and is set with the page's layout:
+    # asking the page for a component it does not have yet makes the browser log a warning
+    # ("GET_PROPS_REQUEST: Component live-meta not found in layout"). Pages without a stream have a
+    # live-meta store saying so (layouts/desktop.py).
+    for component in (PAGES_STORE, "live-meta"):
+        delay = META_RETRY_S
+        while True:
+            meta = await ws.get_prop(component, "data", timeout=10)
+            if meta is not None or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, META_RETRY_MAX_S)
+    return meta
 
 
 def register(view: ViewContext) -> None:

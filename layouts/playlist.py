@@ -45,6 +45,7 @@ def playlist_config(playlist: Playlist, units: Sequence[tuple[str, str]], lang: 
             "pause": t("playlist.pause", lang),
             "play": t("playlist.play", lang),
             "rank": t("spotlight.rank", lang),
+            "rank_gap": t("spotlight.rank_gap", lang),
             "active_share": t("spotlight.active_share", lang),
         },
     }

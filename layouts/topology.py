@@ -103,15 +103,20 @@ def _links(name: str, path: str, colour: str, width: float, dash: str = "solid")
 # --- the figure ----------------------------------------------------------------------------------
 
 
+def _figures(pic: TopologyPicture, i: int, lang: str) -> list[tuple[str, str]]:
+    """What the health is made of, as a person reads it: real shares and a count of open alerts (the health
+    score's "activity" and "alerts" components are indices, not figures to show)."""
+    shares = [("meetings", pic.components["meetings"][i]), ("dues", pic.components["dues"][i]), ("active_today", pic.active_share[i])]
+    out = [(t(f"topo.detail.{name}", lang), fmt_percent(v)) for name, v in shares if v is not None]
+    out.append((t("topo.detail.open_alerts", lang), t("topo.detail.alerts_count", lang).format(n=fmt_count(pic.alerts[i], lang))))
+    return out
+
+
 def _hover(pic: TopologyPicture, i: int, lang: str) -> str:
     parts = [f"<b>{pic.names[i]}</b>", f"{t('topo.kind.' + pic.kinds[i], lang)} · {pic.codes[i]}"]
     members = pic.members[i]
     parts.append(f"{t('topo.detail.members', lang)} {fmt_count(members, lang) if members is not None else '<5'}")
-    figures = [
-        f"{t('topo.detail.' + name, lang)} {fmt_percent(pic.components[name][i])}"
-        for name in ("meetings", "dues", "activity", "alerts")
-        if pic.components[name][i] is not None
-    ]
+    figures = [f"{label} {value}" for label, value in _figures(pic, i, lang)]
     if figures:
         parts.append(" · ".join(figures[:2]))
         if len(figures) > 2:
@@ -290,7 +295,7 @@ def detail_card(pic: TopologyPicture, i: int, lang: str) -> list[Any]:
     rows = [
         (t("topo.detail.members", lang), fmt_count(members, lang) if members is not None else "<5"),
         (t("topo.detail.orgs", lang), fmt_count(pic.end[i] - pic.pre[i] - 1, lang)),
-        *[(t(f"topo.detail.{c}", lang), fmt_percent(pic.components[c][i])) for c in ("meetings", "dues", "activity", "alerts")],
+        *_figures(pic, i, lang),
     ]
     return [
         html.Div([html.I(style={"background": HEALTH_COLOURS[pic.health[i]]}), pic.names[i]], className="topo-detail-name"),

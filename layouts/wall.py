@@ -38,7 +38,9 @@ WALL_TILES: tuple[str, ...] = (
 )
 
 # Chart heights in px of the 1920×1080 design canvas (wall.css gives their boxes the same heights).
-DONUT_H, AGE_H, EDUCATION_H, OCCUPATION_H = 120, 180, 132, 212
+DONUT_H, AGE_H, EDUCATION_H, OCCUPATION_H = 106, 154, 172, 200
+# Occupations with a bar of their own at 22px; the others are summed into 其他 (docs/wall.md, "Text floor").
+OCCUPATION_BARS = 5
 PIPELINE_STAGES = ("applicant", "activist", "development_target", "probationary", "full")
 
 
@@ -106,7 +108,7 @@ def structure_panel(structure: Mapping[str, Any], lang: str) -> html.Section:
                 className="donut-row",
             ),
             html.H3(t("panel.age", lang)),
-            graph("chart-age", columns(structure.get("age_band", {}), AGE_H, SERIES[0]), AGE_H),
+            graph("chart-age", columns(structure.get("age_band", {}), AGE_H, SERIES[0], paired=True), AGE_H),
         ],
         "structure",
     )
@@ -120,7 +122,7 @@ def background_panel(structure: Mapping[str, Any], lang: str) -> html.Section:
             html.H3(t("panel.education", lang)),
             graph("chart-education", hbar(structure.get("education", {}), "education", lang, EDUCATION_H, SERIES[2]), EDUCATION_H),
             html.H3(t("panel.occupation", lang)),
-            graph("chart-occupation", hbar(structure.get("occupation", {}), "occupation", lang, OCCUPATION_H, RED), OCCUPATION_H),
+            graph("chart-occupation", hbar(structure.get("occupation", {}), "occupation", lang, OCCUPATION_H, RED, OCCUPATION_BARS), OCCUPATION_H),
         ],
         "background",
     )
@@ -172,8 +174,12 @@ def pipeline_panel(pipeline: Mapping[str, int | None], lang: str) -> html.Sectio
     return panel(t("panel.pipeline", lang), html.Div(stages, className="pipeline-strip"), "pipeline")
 
 
+# Rows of the study-points leaderboard: what its panel holds at 22px (assets/live.js has the same).
+LEADERBOARD_ROWS = 6
+
+
 def leaderboard_panel(snap: Mapping[str, Any], lang: str) -> html.Section:
-    rows = [(row["name"], f"{fmt_count(row['points'], lang)} {t('unit.points', lang)}") for row in snap.get("top_study", [])[:8]]
+    rows = [(row["name"], f"{fmt_count(row['points'], lang)} {t('unit.points', lang)}") for row in snap.get("top_study", [])[:LEADERBOARD_ROWS]]
     return panel(t("panel.leaderboard", lang), ranked_list(rows, t("leaderboard.empty", lang), "leaderboard"), "leaderboard")
 
 
@@ -194,7 +200,7 @@ def alert_rows(snap: Mapping[str, Any], lang: str) -> list[html.Li]:
 
 def alerts_panel(snap: Mapping[str, Any], lang: str) -> html.Section:
     rows = alert_rows(snap, lang)
-    body = html.Ul(rows, className="alert-list") if rows else html.Div(t("alerts.none", lang), className="empty")
+    body = html.Ul(rows, className="alert-list alert-rules") if rows else html.Div(t("alerts.none", lang), className="empty")
     return panel(t("panel.alerts", lang), html.Div(body, id="alerts"), "alerts", "alerts-panel")
 
 
@@ -213,6 +219,15 @@ def live_stores(ticket: str, lang: str) -> list[dcc.Store]:
         dcc.Store(id="live-meta", data={"ticket": ticket, "lang": lang, "labels": client_labels(lang)}),
         dcc.Store(id="replay-control"),  # the replay bar's commands (assets/replay.js, callbacks/replay.py)
     ]
+
+
+# Height of one line of the problems banner, and of its padding, border and margin (wall.css), in px of the canvas.
+PROBLEM_LINE_PX, PROBLEMS_FRAME_PX = 23, 48
+
+
+def problems_room(problems: Sequence[str]) -> dict[str, str] | None:
+    """Room kept free under a focused item for the problems banner (``--problems-h``), so it covers no text."""
+    return {"--problems-h": f"{PROBLEM_LINE_PX * len(problems) + PROBLEMS_FRAME_PX}px"} if problems else None
 
 
 def problems_banner(problems: Sequence[str]) -> html.Div:
@@ -241,6 +256,7 @@ def wall_layout(
             id="wall-canvas",
             className=f"wall lang-{lang} focus-wall",
             **{"data-playlist": json.dumps(options.playlist, ensure_ascii=False)},
+            style=problems_room(options.problems),
             children=[
                 title_bar(snap.get("name", ""), lang, controls),
                 html.Div(className="rotation-progress", id="rotation-progress"),

@@ -11,11 +11,12 @@ from dashboard.topology.lod import Detail, ViewSpec
 from dashboard.topology.picture import make_picture
 from dashboard.topology.radial import TreeIndex
 from dashboard.topology.view import build_view
-from layouts.topology import HEALTH_COLOURS, svg_path, topology_graph_figure
+from layouts.i18n import fmt_percent
+from layouts.topology import HEALTH_COLOURS, detail_card, svg_path, topology_graph_figure
 from tests.topology_helpers import random_parents, tree_from_parents
 
 
-def _picture(public: bool = True, target: int | None = None):  # type: ignore[no-untyped-def]
+def _picture(public: bool = True, target: int | None = None, busy: bool = False):  # type: ignore[no-untyped-def]
     tree = tree_from_parents(random_parents(300, seed=9, fan_out=5))
     index = TreeIndex.build(tree)
     leaves = [i for i in tree.nodes if not tree.children[i]]
@@ -28,6 +29,9 @@ def _picture(public: bool = True, target: int | None = None):  # type: ignore[no
     view = build_view(index, Detail(index, auto_budget=40), links, spec)
     table = Aggregator(tree).table()
     table["members"] = np.arange(len(table["org_id"])) % 7  # some counts small enough to point at people
+    if busy:  # members active today and branches without a meeting
+        table["active_today"] = table["members"] // 2
+        table["no_meeting"] = np.arange(len(table["org_id"])) % 3
     health = compute_health(index, table, now=0.0)
     return make_picture(tree, index, view, health, public, target)
 
@@ -83,3 +87,15 @@ def test_the_public_level_hides_small_member_counts() -> None:
     assert [None if 0 < m < 5 else m for m in full.members] == public.members
     hover = next(t for t in topology_graph_figure(public, "zh")["data"] if t["name"] == "nodes")["text"]
     assert any("党员 <5" in text for text in hover)
+
+
+def test_the_card_and_hover_show_real_figures_not_indices() -> None:
+    pic = _picture(busy=True)
+    i = next(k for k in range(pic.size) if pic.active_share[k] is not None and pic.alerts[k] > 0)
+    cells = [c.children for c in detail_card(pic, i, "zh")[2].children]  # dt, dd, dt, dd, …
+    rows = dict(zip(cells[::2], cells[1::2], strict=True))
+    assert rows["今日活跃占比"] == fmt_percent(pic.active_share[i])
+    assert rows["待处理预警"] == f"{pic.alerts[i]} 项"
+    assert "活跃度" not in rows and "无预警" not in rows
+    hover = next(t for t in topology_graph_figure(pic, "en")["data"] if t["name"] == "nodes")["text"][i]
+    assert f"Active today {fmt_percent(pic.active_share[i])}" in hover and f"Open alerts {pic.alerts[i]}" in hover

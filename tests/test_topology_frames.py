@@ -78,6 +78,10 @@ def test_health_is_the_mean_of_what_applies(live: tuple[Topology, Aggregator, li
         dues = snap["dues_rate"]
         assert health.components["dues"][p] == pytest.approx(dues if dues is not None else np.nan, abs=1e-4, nan_ok=True)
         assert health.components["meetings"][p] == pytest.approx(meetings if meetings is not None else np.nan, abs=1e-4, nan_ok=True)
+        # what the card shows: the real share active today and the open alerts as a count
+        members = snap["members"]
+        assert health.active_share[p] == pytest.approx(snap["active_today"] / members if members else np.nan, abs=1e-9, nan_ok=True)
+        assert health.breaks[p] == sum(snap["rule_breaks"].values()) + snap["transfers"]["overdue"]
         parts = [v for v in (health.components[c][p] for c in ("meetings", "dues", "activity", "alerts")) if np.isfinite(v)]
         if not parts:
             assert health.level[p] == UNKNOWN

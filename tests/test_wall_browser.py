@@ -18,7 +18,7 @@ import pytest
 
 from layouts.i18n import fmt_count
 from tests.conftest import LiveServer, wait_until
-from tests.wall_checks import layout_report
+from tests.wall_checks import MAP_OVERLAY, WALL_FLOOR, layout_report
 
 PANELS = ("structure", "background", "map", "pipeline", "feed", "alerts", "topology", "progress", "leaderboard")
 TILES = ("members", "organisations", "active_today", "active_15m", "events_today", "events_per_min", "study_points_today", "lost_contact")
@@ -80,7 +80,7 @@ def test_wall_fills_the_screen_with_every_panel_live_and_every_text_fitting(wall
         members = httpx.get(f"{wall_server.url}/api/snapshot").json()["members"]
         assert page.locator("#kpi-members").inner_text().strip() == fmt_count(members, "zh")
         assert int(page.locator("#conn-state").get_attribute("data-lag-ms")) >= 0
-        report = layout_report(page)
+        report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
         assert report["scroll"] == [width, height, width, height], report["scroll"]
         assert report["checked"] > 100 and report["problems"] == [], report["problems"]
         page.screenshot(path=str(tmp_path / f"wall-{width}x{height}.png"))
@@ -101,7 +101,7 @@ def test_english_and_letterboxed_screens_fit_too(wall_server: LiveServer, browse
             members = httpx.get(f"{wall_server.url}/api/snapshot").json()["members"]
             assert page.locator("#kpi-members").inner_text().strip() == fmt_count(members, "en")
         # Letterboxed, text is measured against the canvas as shown (1/90 of its height).
-        report = layout_report(page)
+        report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
         assert report["scroll"] == [width, height, width, height]
         assert report["checked"] > 100 and report["problems"] == [], report["problems"]
     finally:
@@ -180,7 +180,7 @@ def test_rotation_moves_by_itself_pauses_on_space_and_steps_with_the_arrows(wall
                 page.keyboard.press("ArrowRight")
             assert page.get_attribute("#wall-canvas", "data-focus") == expected
             page.wait_for_timeout(700)
-            report = layout_report(page)
+            report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
             assert report["problems"] == [], (expected, report["problems"])
             if expected == f"org:{unit}":
                 assert page.locator("#spotlight").is_visible()

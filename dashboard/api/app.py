@@ -17,6 +17,7 @@ from dashboard import __version__
 from dashboard.access.throttle import LoginThrottle
 from dashboard.api import health
 from dashboard.api.auth import router as auth_router
+from dashboard.api.docs import docs_router
 from dashboard.api.imports import router as import_router
 from dashboard.api.ingest import router as ingest_router
 from dashboard.api.openapi import document_security
@@ -32,7 +33,7 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         title="Lianxin 连心 API",
         version=__version__,
         description="Live ingest and read API of Lianxin. See docs/api.md and docs/events.md.",
-        docs_url="/api/docs",
+        docs_url=None,  # served by dashboard/api/docs.py from vendored assets, under the CSP
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -44,4 +45,5 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     api.include_router(import_router)
     api.include_router(auth_router)
     document_security(api)
+    api.include_router(docs_router(api.title, api.openapi_url or "/api/openapi.json"))
     return api

@@ -46,6 +46,7 @@ class Health:
 
     members: np.ndarray
     active_share: np.ndarray  # members active today / members (NaN without members)
+    breaks: np.ndarray  # open alerts in the subtree: rule breaks of its branches + overdue transfers
     components: dict[str, np.ndarray]
     score: np.ndarray
     level: np.ndarray  # uint8: UNKNOWN (0) or 1..LEVELS
@@ -105,7 +106,7 @@ def compute_health(index: TreeIndex, table: dict[str, np.ndarray], now: float) -
     with np.errstate(invalid="ignore"):
         score = np.where(counted > 0, np.nansum(stacked, axis=0) / np.maximum(counted, 1), np.nan)
     level = np.where(np.isfinite(score), 1 + np.minimum(LEVELS - 1, np.floor(np.nan_to_num(score) * LEVELS)), UNKNOWN)
-    return Health(members.astype(np.int64), active, components, score, level.astype(np.uint8), now)
+    return Health(members.astype(np.int64), active, breaks.astype(np.int64), components, score, level.astype(np.uint8), now)
 
 
 class HealthBoard:

@@ -31,6 +31,8 @@ class TopologyPicture:
     members: list[int | None]  # None: hidden at the public level (fewer than PUBLIC_MIN_COUNT)
     health: list[int]  # level, 0 (unknown) or 1..10
     components: dict[str, list[float | None]]
+    active_share: list[float | None]  # the real share of members active today (the "activity" component is relative)
+    alerts: list[int]  # open alerts in the subtree (rule breaks + overdue transfers), a count
     hidden: list[int]  # organisations folded into the node
     is_open: list[bool]
     parent: list[int]  # drawn index of the parent, -1 at the centre
@@ -82,6 +84,8 @@ def make_picture(tree: OrgTree, index: TreeIndex, view: TopologyView, health: He
         members=members,
         health=health.level[pre].tolist(),
         components={c: _nullable(health.components[c][pre]) for c in COMPONENTS},
+        active_share=_nullable(health.active_share[pre]),
+        alerts=health.breaks[pre].tolist(),
         hidden=view.hidden.tolist(),
         is_open=view.is_open.tolist(),
         parent=pos.drawn_parent.tolist(),
