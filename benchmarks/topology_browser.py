@@ -76,7 +76,7 @@ class Server:
     def __init__(self, database_url: str, args: list[str], log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--database-url", database_url, *args]
+        cmd = [sys.executable, str(ROOT / "app.py"), "--public", "--port", str(self.port), "--database-url", database_url, *args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "LIANXIN_ADMIN_TOKEN": ADMIN}, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
