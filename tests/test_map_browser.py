@@ -113,7 +113,8 @@ def test_a_transfer_flies_until_it_completes(live_server: LiveServer, map_page: 
     assert map_state(map_page, "S.stats.lines") == 1, "a step that does not close it keeps the line"
     post_events(live_server, [event("transfer_completed", destination, member, **transfer)])
     wait_until(map_page, "window.lianxinMap.stats.lines === 0", 15)
-    wait_until(map_page, "document.getElementById('map-transfers-in-flight').textContent === '0'", 15)
+    # Zero is hidden like any count under 5 at the public level (docs/security.md), so the figure stays "<5".
+    assert map_page.locator("#map-transfers-in-flight").inner_text() == "<5"
 
 
 def test_a_notice_marks_its_region(live_server: LiveServer, map_page: Any) -> None:
