@@ -164,7 +164,8 @@ def test_cards_and_trend_follow_events(live_server: LiveServer, browser, tree: O
     subtree = set(tree.walk(card.id))
     with sqlite3.connect(live_server.db_url.removeprefix("sqlite:///")) as conn:
         members = [(code, org) for code, org in conn.execute("SELECT code, org_id FROM members WHERE stage = 'full' ORDER BY id DESC") if org in subtree][:8]
-    page = open_tablet(browser, live_server, f"/org/{root.code}")
+    # Full level (an admin token) on the page and the API: the exact rate, not the public one from rounded counts.
+    page = open_tablet(browser, live_server, f"/org/{root.code}?token={live_server.admin_token}")
     try:
         dues = page.locator(f'[data-unit="{card.code}"] [data-field="dues_rate"]')
         before = dues.inner_text()
@@ -177,7 +178,7 @@ def test_cards_and_trend_follow_events(live_server: LiveServer, browser, tree: O
         assert r.json()["accepted"] == len(events) == 8
         wait_until(page, f"document.querySelector('[data-unit=\"{card.code}\"] [data-field=\"dues_rate\"]').textContent !== {before!r}", timeout_s=30)
         wait_until(page, "window.lianxinTablet.trendUpdates >= 1", timeout_s=30)
-        snap = httpx.get(f"{live_server.url}/api/snapshot?org={card.code}", timeout=30).json()
+        snap = httpx.get(f"{live_server.url}/api/snapshot?org={card.code}", headers={"Authorization": f"Bearer {live_server.admin_token}"}, timeout=30).json()
         assert dues.inner_text() == f"{snap['dues_rate'] * 100:.1f}%"
     finally:
         page.close()
