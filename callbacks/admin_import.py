@@ -66,7 +66,7 @@ def register(view: ViewContext) -> None:
         try:
             viewer = _admin(view, token)
             jobs = jobs_for(view.runtime)
-            job = jobs.apply(job_id, viewer.actor) if ctx.triggered_id == "import-confirm" else jobs.get(str(job_id))
+            job = jobs.apply(job_id, viewer.actor) if ctx.triggered_id == "import-confirm" else jobs.find(str(job_id))
         except AccessRefused as refused:
             return _only_message(t(f"access.{refused.code}", lang))
         except JobError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import signal
 import socket
@@ -165,9 +166,9 @@ def fresh_server(tmp_path: Path) -> Iterator[LiveServer]:
     server.stop()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL on a schema of the test's own, dropped afterwards."""
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A PostgreSQL URL on a schema of its own, dropped afterwards (skips, or fails in CI, without PostgreSQL)."""
     from sqlalchemy import create_engine, text
 
     schema = "lx_test_" + uuid.uuid4().hex[:12]
@@ -178,14 +179,22 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:  # any connection failure means: no PostgreSQL here
         admin.dispose()
         skip_or_fail(f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).splitlines()[0]}")
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture
-def redis_url() -> str:
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL on a schema of the test's own, dropped afterwards."""
+    with postgres_schema() as url:
+        yield url
+
+
+def reachable_redis() -> str:
     """The Redis of this machine (LIANXIN_TEST_REDIS); others use it too, so each test keeps to keys of its own."""
     import redis
 
@@ -197,6 +206,11 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return reachable_redis()
 
 
 def wait_until(page: Any, expression: str, timeout_s: float = 30) -> None:

@@ -3,7 +3,10 @@
 ``record`` writes one row at once. Token use is frequent (a wall reloading, a
 producer reconnecting), so ``record_use`` writes a given (actor, action,
 target) at most once per ``USE_INTERVAL_S`` per process: the log shows that
-and when a token was used without growing with the traffic.
+and when a token was used without growing with the traffic. Which process
+remembers what was written is a ``UseGate``: this process's memory by
+default, Redis in a cluster (``dashboard/access/shared.py``), so a cluster
+writes an entry once an interval, not once per process.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Engine, insert, or_, select
@@ -42,16 +46,41 @@ class AuditRow:
     detail: str | None
 
 
+class UseGate(Protocol):
+    def first(self, key: tuple[Any, ...], interval_s: float) -> bool:
+        """True if ``key`` was not let through in the last ``interval_s`` (and it is let through now)."""
+        ...
+
+
+class MemoryUseGate:
+    """``UseGate`` in this process, bounded to the most recently used keys."""
+
+    def __init__(self) -> None:
+        self._last_use: OrderedDict[tuple[Any, ...], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first(self, key: tuple[Any, ...], interval_s: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_use.get(key)
+            if last is not None and now - last < interval_s:
+                return False
+            self._last_use[key] = now
+            self._last_use.move_to_end(key)
+            while len(self._last_use) > MAX_REMEMBERED_USES:
+                self._last_use.popitem(last=False)
+        return True
+
+
 def _clip(value: str | None, limit: int) -> str | None:
     return None if value is None else value[:limit]
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, use_interval_s: float = USE_INTERVAL_S) -> None:
+    def __init__(self, engine: Engine, use_interval_s: float = USE_INTERVAL_S, gate: UseGate | None = None) -> None:
         self._engine = engine
         self._use_interval_s = use_interval_s
-        self._last_use: OrderedDict[tuple[str, str, str | None], float] = OrderedDict()
-        self._lock = threading.Lock()
+        self.gate: UseGate = gate or MemoryUseGate()
 
     def record(
         self,
@@ -81,16 +110,8 @@ class AuditLog:
 
     def record_use(self, actor: str, action: str, *, target: str | None = None, ok: bool = True, address: str | None = None) -> bool:
         """Write the entry unless the same (actor, action, target) was written in the last interval; True if written."""
-        key = (actor, action, target)
-        now = time.monotonic()
-        with self._lock:
-            last = self._last_use.get(key)
-            if last is not None and now - last < self._use_interval_s:
-                return False
-            self._last_use[key] = now
-            self._last_use.move_to_end(key)
-            while len(self._last_use) > MAX_REMEMBERED_USES:
-                self._last_use.popitem(last=False)
+        if not self.gate.first((actor, action, target), self._use_interval_s):
+            return False
         self.record(actor, action, target=target, ok=ok, address=address)
         return True
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Engine, select, update
 
+from dashboard.access.revocation import register_cache, revoked
 from dashboard.settings import Settings
 from dashboard.store.models import Organisation, Token
 
@@ -100,9 +101,12 @@ def create_token(
 
 
 def revoke_token(engine: Engine, token_id: int) -> bool:
-    """Revoke a stored token; it stops working within ``CACHE_TTL_S`` seconds. False if there is no such token."""
+    """Revoke a stored token; checks cached here and (announced) in a cluster's other processes are forgotten. False if there is no such token."""
     with engine.begin() as conn:
-        return conn.execute(update(Token).where(Token.id == token_id).values(revoked=True)).rowcount == 1
+        done = conn.execute(update(Token).where(Token.id == token_id).values(revoked=True)).rowcount == 1
+    if done:
+        revoked()
+    return done
 
 
 def token_from_request(authorization: str | None, query_token: str | None) -> str | None:
@@ -135,8 +139,13 @@ class _Cache:
             while len(self._entries) > CACHE_SIZE:
                 self._entries.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 _cache = _Cache()
+register_cache(_cache.clear)
 
 
 def _same(a: str, b: str) -> bool:

@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.access.revocation import register_cache, revoked
 from dashboard.store.models import LoginSession, Organisation, User
 
 ROLES = ("admin", "leader", "staff")
@@ -180,7 +181,7 @@ def set_password(engine: Engine, user_id: int, password: str) -> bool:
     with engine.begin() as conn:
         changed = conn.execute(update(User).where(User.id == user_id).values(password_hash=hash_password(password))).rowcount
         conn.execute(update(LoginSession).where(LoginSession.user_id == user_id).values(revoked=True))
-    _cache.clear()
+    revoked()
     return changed == 1
 
 
@@ -190,7 +191,7 @@ def set_active(engine: Engine, user_id: int, active: bool) -> bool:
         changed = conn.execute(update(User).where(User.id == user_id).values(active=active)).rowcount
         if not active:
             conn.execute(update(LoginSession).where(LoginSession.user_id == user_id).values(revoked=True))
-    _cache.clear()
+    revoked()
     return changed == 1
 
 
@@ -237,7 +238,7 @@ def close_session(engine: Engine, secret: str | None) -> None:
         return
     with engine.begin() as conn:
         conn.execute(update(LoginSession).where(LoginSession.token_hash == digest(secret)).values(revoked=True))
-    _cache.clear()
+    revoked()
 
 
 class _Cache:
@@ -267,6 +268,7 @@ class _Cache:
 
 
 _cache = _Cache()
+register_cache(_cache.clear)
 
 
 def _load_session(engine: Engine, condition) -> SessionUser | None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,6 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from dashboard import __version__
-from dashboard.access.throttle import LoginThrottle
 from dashboard.api import health
 from dashboard.api.auth import router as auth_router
 from dashboard.api.docs import docs_router
@@ -38,7 +37,7 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         redoc_url=None,
     )
     api.state.runtime = runtime
-    api.state.login_throttle = LoginThrottle()  # in-process; a shared ThrottleState can replace its state
+    api.state.login_throttle = runtime.login_throttle  # in Redis for a cluster (dashboard/runtime/membership.py)
     health.install(api, runtime)
     api.include_router(api_router)
     api.include_router(ingest_router)

@@ -84,17 +84,17 @@ async def login(request: Request) -> Response:
     address = client_address(request) or "unknown"
     runtime = _runtime(request)
     throttle: LoginThrottle = request.app.state.login_throttle
-    refused = throttle.check(address, username)
+    refused = await asyncio.to_thread(throttle.check, address, username)  # a cluster's throttle asks Redis
     if refused is not None:  # one audit entry per address and burst (record_use writes at most one per 10 minutes)
         runtime.audit.record_use(f"address:{address}", f"login.rate_limited.{refused.reason}", target=username[:200], ok=False, address=address)
         return _too_many(refused.retry_after)
     user = await asyncio.to_thread(authenticate, runtime.engine, username, password)
     if user is None:
-        throttle.failed(address)
+        await asyncio.to_thread(throttle.failed, address)
         await asyncio.to_thread(runtime.audit.record, f"address:{address}", "login", target=username[:200], ok=False, address=address)
         back = f"/login?error=1&lang={lang}&next={quote(_safe_next(form.get('next'), ''), safe='')}"
         return RedirectResponse(back, status_code=303)
-    throttle.succeeded(address)
+    await asyncio.to_thread(throttle.succeeded, address)
     secret = await asyncio.to_thread(open_session, runtime.engine, user.id, address, request.headers.get("user-agent"))
     await asyncio.to_thread(runtime.audit.record, f"user:{user.username}", "login", address=address)
     home = ("/admin" if user.role == "admin" else "/") + ("?lang=en" if lang == "en" else "")

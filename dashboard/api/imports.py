@@ -109,6 +109,7 @@ async def upload_file(job_id: str, kind: str, request: Request, name: str = Quer
             jobs.discard(job_id)
         raise
     upload.finish()
+    jobs.share(jobs.get(job_id))
     return {"kind": kind, "size": upload.size}
 
 
@@ -123,7 +124,7 @@ def check_import(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, An
 @router.get("/imports/{job_id}", summary="An import's state, progress and report")
 def import_status(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
     try:
-        return jobs.get(job_id).status()
+        return jobs.find(job_id).status()  # in a cluster, held here or by another process
     except JobError as exc:
         raise HTTPException(404, str(exc)) from None
 

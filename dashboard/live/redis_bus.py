@@ -54,10 +54,14 @@ class BusUnavailable(RuntimeError):
     """The Redis of ``--redis-url`` cannot carry the bus: a one-line reason fit for a terminal."""
 
 
+def cluster_prefix(database_url: str) -> str:
+    """The prefix of every Redis key of a cluster: processes on the same database (same URL) share it, others never do."""
+    return "lianxin:" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
+
+
 def stream_key(database_url: str) -> str:
-    """The cluster's stream: processes on the same database (same URL) share it, others never do."""
-    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
-    return f"lianxin:{digest}:events"
+    """The cluster's event stream."""
+    return cluster_prefix(database_url) + ":events"
 
 
 def check_redis(url: str) -> None:

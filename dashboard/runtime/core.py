@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from dashboard.access.audit import AuditLog
 from dashboard.access.keys import load_signing_key
 from dashboard.access.scopes import ScopeSigner
+from dashboard.access.throttle import LoginThrottle
 from dashboard.access.viewer import Access
 from dashboard.domain.events import StoredEvent
 from dashboard.ingest.ingestor import Ingestor
@@ -35,10 +36,12 @@ from dashboard.live.aggregator import Aggregator
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
 from dashboard.live.aggregator.snapshot import SnapshotWriter, fingerprint, restore_or_rebuild, snapshot_key
 from dashboard.live.bus import Bus, InProcessBus
+from dashboard.live.cluster import SIGNAL_RELOAD, Cluster
 from dashboard.live.publisher import FramePublisher
 from dashboard.live.redis_bus import RedisBus
 from dashboard.map.frames import MapFrames
 from dashboard.map.regions import RegionMap, load_regions
+from dashboard.runtime.membership import join_cluster
 from dashboard.settings import Settings
 from dashboard.store.engine import open_store
 from dashboard.store.lease import StoreLease
@@ -144,6 +147,9 @@ class Runtime:
     lease: StoreLease | None = None  # this process's claim on the database (dashboard/store/lease.py)
     snapshots: SnapshotWriter | None = None
     state_fingerprint: str = ""
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # in Redis for a cluster (runtime/membership.py)
+    cluster: Cluster | None = None  # signals and shared records with the other processes (docs/scale.md)
+    _leave_cluster: Callable[[], None] | None = field(default=None, repr=False)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
@@ -201,6 +207,9 @@ class Runtime:
         )
         runtime.on_reload(map_frames.rebind)
         runtime.on_reload(topology.rebind)
+        if settings.redis_url:
+            runtime.cluster = Cluster.member(settings.redis_url, settings.database_url, settings.host, settings.port)
+            runtime._leave_cluster = join_cluster(runtime)
         runtime.snapshots = SnapshotWriter(
             engine, snapshot_key(signing_key), lambda: (runtime.aggregator, runtime.state_fingerprint), settings.snapshot_interval_s
         ).start(saved_seq=restored.snapshot_seq if restored.from_snapshot else -1)
@@ -215,8 +224,11 @@ class Runtime:
         """Call ``listener(tree, aggregator)`` after every reload (for parts that keep their own references)."""
         self._reload_listeners.append(listener)
 
-    def reload(self) -> None:
+    def reload(self, announce: bool = True) -> None:
         """Rebuild the tree and the aggregator from the store and swap them in (after an import).
+
+        In a cluster the other processes are told to reload theirs
+        (``announce``; False when this reload answers another's announcement).
 
         The old state keeps serving while the new aggregator replays the store;
         events published meanwhile are held and applied after the replay (those
@@ -248,12 +260,16 @@ class Runtime:
             if self.snapshots is not None:
                 self.snapshots.write_now(force=True)  # older snapshots were counted over the old tree or roll
         log.info("live state reloaded: %d organisations", len(tree))
+        if announce and self.cluster is not None:
+            self.cluster.announce(SIGNAL_RELOAD)
 
     def background(self) -> list[Coroutine[None, None, None]]:
         """The long-lived tasks to run on the server's event loop: the frame tick, and a cluster's stream reader."""
         tasks = [self.publisher.run()]
         if isinstance(self.bus, RedisBus):
             tasks.append(self.bus.run())
+        if self.cluster is not None:
+            tasks.append(self.cluster.run())
         return tasks
 
     def close(self) -> None:
@@ -263,6 +279,10 @@ class Runtime:
         if self.snapshots is not None:
             self.snapshots.close()
         self.bus.close()
+        if self._leave_cluster is not None:
+            self._leave_cluster()
+        if self.cluster is not None:
+            self.cluster.close()
         if self.lease is not None:
             self.lease.release()
         self.engine.dispose()

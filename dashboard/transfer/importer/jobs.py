@@ -6,6 +6,11 @@ a big roster's plan is hundreds of MB). ``apply`` plans again and writes — so
 what is written is checked against the database as it is at that moment — and
 then reloads the live state, all under one lock: one import at a time. Jobs
 are dropped (files deleted) an hour after their last use.
+
+In a cluster a job's files stay with the process that received them, and its
+status is written to a ``JobBoard`` (the cluster's shared records in Redis,
+dashboard/live/cluster.py) at every step: any process answers for it, and one
+that does not hold it says which process does (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 JOB_TTL_S = 3600.0
 MAX_JOBS = 16
+SHARE_PROGRESS_S = 0.5  # a cluster's board hears of progress at most this often
 # Share of the bar each stage takes while checking and while applying.
 CHECK_STAGES = {"read orgs": 0.05, "read members": 0.55, "read links": 0.05, "check": 0.35}
 APPLY_STAGES = {"read orgs": 0.03, "read members": 0.25, "read links": 0.02, "check": 0.15, "write": 0.45, "reload": 0.10}
@@ -46,6 +52,30 @@ Audit = Callable[[str, str, bool, dict[str, Any]], None]
 
 class JobError(ValueError):
     """What the admin asked cannot be done now (unknown job, busy, nothing uploaded …); one line."""
+
+
+class JobBoard(Protocol):
+    """Where the status of every job is visible to the other processes of a cluster."""
+
+    def put(self, record_id: str, record: dict[str, Any], ttl_s: float) -> None: ...
+
+    def get(self, record_id: str) -> dict[str, Any] | None: ...
+
+    def drop(self, record_id: str) -> None: ...
+
+
+@dataclass
+class RemoteJob:
+    """A job another process of the cluster holds: its status can be read here, nothing done to it."""
+
+    record: dict[str, Any]
+
+    @property
+    def state(self) -> str:
+        return str(self.record.get("state", ""))
+
+    def status(self) -> dict[str, Any]:
+        return self.record
 
 
 @dataclass
@@ -119,8 +149,10 @@ class Upload:
 
 class ImportJobs:
     def __init__(self, engine: Engine, reload: Callable[[], None], audit: Audit | None = None,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, board: JobBoard | None = None, holder: str = "") -> None:
         self._engine = engine
+        self._board = board
+        self._holder = holder  # this process, as the board names it
         self._reload = reload
         self._audit = audit
         self._root = root
@@ -136,14 +168,39 @@ class ImportJobs:
                 raise JobError(f"{MAX_JOBS} imports are open already; finish or discard one")
             job = ImportJob(uuid.uuid4().hex, Path(tempfile.mkdtemp(prefix="lianxin-import-", dir=self._root)))
             self._jobs[job.id] = job
+        self.share(job)
         return job
 
     def get(self, job_id: str) -> ImportJob:
         job = self._jobs.get(job_id)
         if job is None:
+            remote = self.remote(job_id)
+            if remote is not None:
+                raise JobError(f"this import is held by {remote.record.get('holder', 'another process')}, "
+                               "where its files are: send its requests there (docs/scale.md)")
             raise JobError("no such import (it may have expired): start again")
         job.touched = time.monotonic()
         return job
+
+    def find(self, job_id: str) -> ImportJob | RemoteJob:
+        """The job for reading its status: held here, or (in a cluster) held by another process."""
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.touched = time.monotonic()
+            return job
+        remote = self.remote(job_id)
+        if remote is None:
+            raise JobError("no such import (it may have expired): start again")
+        return remote
+
+    def remote(self, job_id: str) -> RemoteJob | None:
+        record = self._board.get(job_id) if self._board is not None else None
+        return RemoteJob(record) if record is not None else None
+
+    def share(self, job: ImportJob) -> None:
+        """Write the job's status to the cluster's board (nothing alone)."""
+        if self._board is not None:
+            self._board.put(job.id, {**job.status(), "holder": self._holder}, JOB_TTL_S)
 
     def upload(self, job_id: str, kind: str, name: str, offset: int = 0) -> Upload:
         """Receive (part of) a file of ``kind``: offset 0 starts it, a later part continues it where it ends."""
@@ -180,6 +237,8 @@ class ImportJobs:
             job = self._jobs.pop(job_id, None)
         if job is not None:
             shutil.rmtree(job.directory, ignore_errors=True)
+            if self._board is not None:
+                self._board.drop(job_id)
 
     def close(self) -> None:
         self._workers.shutdown(wait=False, cancel_futures=True)
@@ -195,6 +254,7 @@ class ImportJobs:
                 raise JobError(f"the import is {job.state}; it cannot start {state} now")
             job.import_files()  # JobError without an organisations file
             job.state, job.stage, job.progress, job.error = state, "", 0.0, None
+        self.share(job)
         return job
 
     def _progress(self, job: ImportJob, weights: dict[str, float]) -> Callable[[str, float], None]:
@@ -203,9 +263,14 @@ class ImportJobs:
             offsets[stage] = total
             total += weight
 
+        shared_at = [0.0]
+
         def progress(stage: str, fraction: float) -> None:
             job.stage = stage
             job.progress = min(offsets.get(stage, 0.0) + weights.get(stage, 0.0) * fraction, 1.0)
+            if time.monotonic() - shared_at[0] >= SHARE_PROGRESS_S:
+                shared_at[0] = time.monotonic()
+                self.share(job)
 
         return progress
 
@@ -224,6 +289,7 @@ class ImportJobs:
             job.state, job.progress = "checked", 1.0
         except Exception as exc:  # the page must hear of any failure, not wait for ever (no library message)
             job.state, job.error = "failed", f"unexpected error ({type(exc).__name__}); please report it with the files"
+        self.share(job)
 
     def _run_apply(self, job: ImportJob, actor: str) -> None:
         progress = self._progress(job, APPLY_STAGES)
@@ -248,6 +314,7 @@ class ImportJobs:
             detail = f"{type(exc).__name__}: {exc}"
         else:
             detail = job.error
+        self.share(job)
         if self._audit is not None:
             self._audit(actor, "import.apply", job.state == "done",
                         {"files": {k: name for k, (_, name) in job.files.items()}, **job.summary,
@@ -275,6 +342,10 @@ def jobs_for(runtime: Runtime) -> ImportJobs:
                 audit.record(actor, action, target=", ".join(detail.get("files", {}).values()) or None, ok=ok,
                              detail=detail)
 
-            jobs = _registry[id(runtime)] = ImportJobs(runtime.engine, runtime.reload, record)
+            cluster = runtime.cluster
+            jobs = _registry[id(runtime)] = ImportJobs(
+                runtime.engine, runtime.reload, record, board=cluster.records("import") if cluster is not None else None,
+                holder=cluster.name if cluster is not None else "",
+            )
             atexit.register(jobs.close)  # delete the uploaded files on the way out
         return jobs
