@@ -31,6 +31,7 @@ from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy, normalise_origin, origin_problem
+from dashboard.api.roles import ROLES, RoleGate
 from dashboard.api.viewer import CSRF_PURPOSE
 from dashboard.demo.history import DETAIL_DAYS_AT_START, MAX_HISTORY_DAYS, default_history_days
 from dashboard.demo.seed import seed_demo
@@ -38,6 +39,7 @@ from dashboard.live.redis_bus import BusUnavailable, check_redis
 from dashboard.map.regions import RegionFileError, RegionMap, load_regions, unknown_regions
 from dashboard.runtime.core import Runtime
 from dashboard.runtime.demo_feed import LiveSimulator
+from dashboard.runtime.workers import Supervisor, cluster_problem, shares_port
 from dashboard.settings import Settings
 from dashboard.store.engine import DEFAULT_DATABASE_URL, StoreError, make_engine, migrate, org_count
 from dashboard.store.lease import StoreLease
@@ -63,6 +65,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
     p.add_argument("--redis-url", default=os.environ.get("LIANXIN_REDIS_URL") or None,
                    help="Redis for a cluster: processes on one database share one live state (docs/scale.md)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="N cluster processes on this host sharing the port (needs --redis-url and PostgreSQL; docs/scale.md)")
+    p.add_argument("--role", choices=ROLES, default="all",
+                   help="what this process of a cluster serves: all (default), web, ingest or aggregate (docs/scale.md)")
     p.add_argument("--demo-members", type=int, default=50_000, help="size of the demo seeded into an empty database")
     p.add_argument(
         "--history-days", type=int, default=None,
@@ -93,6 +99,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         p.error("--demo-members must be at least 1")
     if a.history_days is not None and not 0 <= a.history_days <= MAX_HISTORY_DAYS:
         p.error(f"--history-days must be between 0 and {MAX_HISTORY_DAYS}")
+    if a.role != "all" and not a.redis_url:
+        p.error(f"--role {a.role} needs --redis-url: roles are parts of a cluster (docs/scale.md)")
     if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0 or a.body_timeout <= 0:
         p.error("--ingest-rate-limit, --ws-idle-timeout and --body-timeout must be greater than 0")
     return Settings(
@@ -117,8 +125,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         body_timeout_s=a.body_timeout,
         ws_compression=not a.no_ws_compression,
         redis_url=a.redis_url,
+        role=a.role,
         reports_dir=a.reports_dir,
     )
+
+
+def parse_workers(argv: Sequence[str]) -> int:
+    """``--workers`` alone (the supervisor needs nothing else of the command line to decide)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--workers", type=int, default=1)
+    return int(p.parse_known_args(argv)[0].workers)
 
 
 def anonymous_allowed(a: argparse.Namespace) -> bool:
@@ -153,14 +169,17 @@ def _origins(text: str) -> tuple[str, ...]:
     return tuple(o.strip() for o in text.split(",") if o.strip())
 
 
-def claim_port(host: str, port: int) -> socket.socket:
+def claim_port(host: str, port: int, shared: bool = False) -> socket.socket:
     """Bind the socket now, so a port in use is one clear line, not a traceback later.
 
     It listens only once the live state is built (uvicorn's start-up): until then a
     connection is refused at once rather than left hanging in the backlog (docs/deploy.md).
+    ``shared``: the port is shared with the other workers of ``--workers`` (SO_REUSEPORT).
     """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -287,7 +306,7 @@ def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(task) for task in runtime.background()]
-        if runtime.settings.simulate:
+        if runtime.settings.simulate and runtime.settings.role in ("all", "ingest"):
             tasks.append(asyncio.create_task(LiveSimulator(runtime, rate=runtime.settings.simulate_rate, seed=None).run()))
         if runtime.settings.reports_dir is not None:
             tasks.append(asyncio.create_task(_report_schedule(runtime)))
@@ -305,8 +324,11 @@ def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
 def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistration] = ()) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = parse_args(argv)
+    workers = parse_workers(sys.argv[1:] if argv is None else argv)
+    if workers != 1:
+        return supervise(settings, workers, sys.argv[1:] if argv is None else argv)
     try:
-        sock = claim_port(settings.host, settings.port)
+        sock = claim_port(settings.host, settings.port, shared=shares_port())
         if settings.redis_url:
             check_redis(settings.redis_url)  # before any seeding: a wrong --redis-url is one line, at once
         regions = load_regions(settings.regions_file, settings.region_property)
@@ -324,8 +346,9 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
     log.info("Lianxin serving at http://%s:%d/", settings.host, settings.port)
+    served = harden(app, settings)
     config = uvicorn.Config(
-        harden(app, settings),
+        served if settings.role == "all" else RoleGate(served, settings.role),
         log_level="warning",
         ws_max_size=4 * 1024 * 1024,
         ws_per_message_deflate=settings.ws_compression,
@@ -335,6 +358,21 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def supervise(settings: Settings, workers: int, argv: Sequence[str]) -> int:
+    """``--workers N``: check what the workers need, hold the port, and run them (dashboard/runtime/workers.py)."""
+    problem = cluster_problem(workers, settings.database_url, settings.redis_url)
+    try:
+        if problem is not None:
+            raise StartError(problem)
+        sock = claim_port(settings.host, settings.port, shared=True)
+        assert settings.redis_url is not None
+        check_redis(settings.redis_url)
+    except (StartError, BusUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return Supervisor(str(ROOT / "app.py"), argv, workers, settings.host, settings.port, sock).run()
 
 
 if __name__ == "__main__":

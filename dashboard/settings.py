@@ -47,5 +47,7 @@ class Settings:
     admin_token: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_ADMIN_TOKEN") or None)
     # A cluster (docs/scale.md): processes on one database sharing one live state through this Redis.
     redis_url: str | None = field(default_factory=lambda: os.environ.get("LIANXIN_REDIS_URL") or None)
+    # What this process of a cluster serves: all, web, ingest or aggregate (dashboard/api/roles.py).
+    role: str = "all"
     # Scheduled reports (docs/reports.md): written into this folder when set (weekly and monthly, 08:00).
     reports_dir: Path | None = None

@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from sqlalchemy import create_engine, text
 
 from dashboard.ingest.ingestor import EventChecker, EventWriter, Ingestor, MemberIndex
-from dashboard.live.redis_bus import RedisBus, stream_key
+from dashboard.live.redis_bus import RedisBus
 from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.store.tree import OrgTree
+from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, running, snapshot
 from tests.conftest import ROOT, LiveServer
 from tests.import_support import sample_store
 
@@ -32,13 +32,12 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture
-def stream_cleanup(redis_url: str) -> Iterator[list[str]]:
-    keys: list[str] = []
-    yield keys
-    client = redis.Redis.from_url(redis_url)
-    if keys:
-        client.delete(*keys)
-    client.close()
+def cluster_cleanup(redis_url: str) -> Iterator[list[str]]:
+    """The database URLs whose clusters' Redis keys the test leaves behind (deleted afterwards)."""
+    database_urls: list[str] = []
+    yield database_urls
+    for database_url in database_urls:
+        forget_cluster_keys(redis_url, database_url)
 
 
 def logins(org: str, n: int, tag: str) -> list[dict[str, Any]]:
@@ -51,11 +50,11 @@ def stored_seqs(engine: Any) -> list[int]:
 
 
 def test_the_redis_bus_reaches_every_process_and_catches_up_what_it_never_carried(
-    tmp_path: Path, redis_url: str, stream_cleanup: list[str]
+    tmp_path: Path, redis_url: str, cluster_cleanup: list[str]
 ) -> None:
     engine = sample_store(tmp_path / "x.db")
     database_url = f"sqlite:///{tmp_path / 'x.db'}"
-    stream_cleanup.append(stream_key(database_url))
+    cluster_cleanup.append(database_url)
     ingest_side = RedisBus.connect(redis_url, database_url, engine)
     screen_side = RedisBus.connect(redis_url, database_url, engine)
     seen: list[int] = []
@@ -119,22 +118,12 @@ def _events_total(frames: list[dict[str, Any]]) -> int | None:
 
 
 def test_two_processes_started_alike_are_one_cluster(
-    tmp_path: Path, postgres_url: str, redis_url: str, stream_cleanup: list[str]
+    tmp_path: Path, postgres_url: str, redis_url: str, cluster_cleanup: list[str]
 ) -> None:
-    stream_cleanup.append(stream_key(postgres_url))
-    servers = []
-    for name in ("a", "b"):
-        server = LiveServer(tmp_path / f"{name}.db", ["--no-simulate", "--redis-url", redis_url], demo_members=300)
-        server.db_url = postgres_url
-        servers.append(server)
-    first, second = servers
-    try:
-        first.start()  # seeds the empty database
-        second.start()
-        engine = create_engine(postgres_url)
-        with engine.connect() as conn:
-            branch = conn.execute(text("SELECT code FROM organisations WHERE kind = 'branch' ORDER BY id LIMIT 1")).scalar_one()
-        engine.dispose()
+    cluster_cleanup.append(postgres_url)
+    with running(cluster_servers(tmp_path, postgres_url, redis_url)) as servers:
+        first, second = servers
+        branch = first_branch(postgres_url)
 
         async def scenario() -> ScreenClient:
             layout = await page_layout(second.url, "/", f"?token={second.admin_token}")
@@ -157,12 +146,8 @@ def test_two_processes_started_alike_are_one_cluster(
             return screen
 
         asyncio.run(scenario())
-        totals = [httpx.get(f"{s.url}/api/snapshot", headers={"Authorization": f"Bearer {s.admin_token}"}, timeout=30).json()["events_total"]
-                  for s in servers]
+        totals = [snapshot(s)["events_total"] for s in servers]
         assert totals[0] == totals[1]
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def _post(server: LiveServer, events: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -174,26 +159,13 @@ def _post(server: LiveServer, events: list[dict[str, Any]]) -> dict[str, Any] | 
     return r.json() if r.status_code == 200 else None
 
 
-def _snapshot(server: LiveServer) -> dict[str, Any]:
-    return httpx.get(f"{server.url}/api/snapshot", headers={"Authorization": f"Bearer {server.admin_token}"}, timeout=30).json()
-
-
 def test_kill_9_of_a_cluster_process_during_ingest_loses_nothing_acknowledged_and_counts_nothing_twice(
-    tmp_path: Path, postgres_url: str, redis_url: str, stream_cleanup: list[str]
+    tmp_path: Path, postgres_url: str, redis_url: str, cluster_cleanup: list[str]
 ) -> None:
-    stream_cleanup.append(stream_key(postgres_url))
-    servers = []
-    for name in ("a", "b"):
-        server = LiveServer(tmp_path / f"{name}.db", ["--no-simulate", "--redis-url", redis_url], demo_members=300)
-        server.db_url = postgres_url
-        servers.append(server)
-    doomed, survivor = servers
+    cluster_cleanup.append(postgres_url)
     engine = create_engine(postgres_url)
-    try:
-        doomed.start()
-        survivor.start()
-        with engine.connect() as conn:
-            branch = conn.execute(text("SELECT code FROM organisations WHERE kind = 'branch' ORDER BY id LIMIT 1")).scalar_one()
+    with running(cluster_servers(tmp_path, postgres_url, redis_url)) as (doomed, survivor):
+        branch = first_branch(postgres_url)
         acknowledged = 0
         tag = uuid.uuid4().hex[:8]
         for n in range(40):
@@ -209,13 +181,10 @@ def test_kill_9_of_a_cluster_process_during_ingest_loses_nothing_acknowledged_an
             stored = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
         assert acknowledged == stored == 4000
         deadline = time.monotonic() + 60
-        while _snapshot(survivor)["events_total"] != stored:
-            assert time.monotonic() < deadline, f"survivor counts {_snapshot(survivor)['events_total']} of {stored}"
+        while snapshot(survivor)["events_total"] != stored:
+            assert time.monotonic() < deadline, f"survivor counts {snapshot(survivor)['events_total']} of {stored}"
             time.sleep(0.1)
         doomed.start()  # back after the crash: rebuilt from PostgreSQL, then the stream
-        assert _snapshot(doomed)["events_total"] == _snapshot(survivor)["events_total"] == stored
-        assert _snapshot(doomed)["events_today"] == _snapshot(survivor)["events_today"]
-    finally:
-        engine.dispose()
-        for server in servers:
-            server.stop()
+        assert snapshot(doomed)["events_total"] == snapshot(survivor)["events_total"] == stored
+        assert snapshot(doomed)["events_today"] == snapshot(survivor)["events_today"]
+    engine.dispose()

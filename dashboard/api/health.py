@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -132,6 +133,7 @@ async def health(request: Request) -> dict[str, Any]:
     rt: Runtime = request.app.state.runtime
     return {
         "status": "ok",
+        "pid": os.getpid(),  # which worker answered (--workers: one port, several processes)
         "organisations": len(rt.tree),
         "uptime_s": round(time.time() - rt.started_at, 1),
         "tree_problems": len(rt.tree.problems),
