@@ -67,6 +67,42 @@ class SharedRecords:
             self._client.delete(self._prefix + record_id)
 
 
+_HOLD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+
+
+class Lease:
+    """A lease in Redis (``SET NX PX``, renewed by its holder every third of its time): one holder at a time,
+    and a holder that dies frees it within ``ttl_s``. ``held`` says whether this process holds it now."""
+
+    def __init__(self, url: str, key: str, me: str, ttl_s: float) -> None:
+        self._url, self.key, self._me, self.ttl_s = url, key, me, ttl_s
+        self.held = False
+
+    async def run(self) -> None:
+        """Take or renew the lease until cancelled; lose it (``held`` False) while Redis does not answer."""
+        client = aioredis.Redis.from_url(self._url, socket_connect_timeout=3, socket_timeout=3)
+        hold = client.register_script(_HOLD)
+        try:
+            while True:
+                try:
+                    held = bool(await hold(keys=[self.key], args=[self._me, int(self.ttl_s * 1000)]))
+                except (redis.RedisError, OSError):
+                    held = False
+                if held != self.held:
+                    log.info("%s the lease %s", "took" if held else "lost", self.key)
+                self.held = held
+                await asyncio.sleep(self.ttl_s / 3)
+        finally:
+            self.held = False
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+
 class Cluster:
     """This process's membership of a cluster: its name, the shared Redis client, the signals it sends and handles."""
 
@@ -89,6 +125,9 @@ class Cluster:
 
     def records(self, kind: str) -> SharedRecords:
         return SharedRecords(self.client, f"{self.prefix}:{kind}:")
+
+    def lease(self, name: str, ttl_s: float) -> Lease:
+        return Lease(self.url, f"{self.prefix}:lease:{name}", self._me, ttl_s)
 
     def on_signal(self, signal: str, handler: Callable[[], None], *, after_gap: bool = False) -> None:
         """Run ``handler`` (in a worker thread) when another process sends ``signal``; also after a gap if ``after_gap``."""

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -109,6 +110,7 @@ class RedisBus:
         self._start_id = "0-0"
         self._client: aioredis.Redis | None = None
         self._suspects: set[int] = set()
+        self._admitted_lows: deque[int] = deque()  # the gate's low mark as each delivered batch was admitted
         self.published = 0
         self.publish_failures = 0
         self.caught_up = 0
@@ -178,7 +180,13 @@ class RedisBus:
     async def _deliver(self, events: Sequence[StoredEvent]) -> None:
         fresh = self.gate.admit(events)
         if fresh:
-            await self._local.async_publish(fresh)
+            self._admitted_lows.append(self.gate.low)
+            await self._local.async_publish(fresh)  # submitted at once: the lows stay in delivery order
+
+    def settled_low(self) -> int:
+        """For a subscriber, on the delivery thread, once per batch: every seq at or below the answer has been
+        delivered before or with this batch (or is a hole for good). Batches are delivered in admission order."""
+        return self._admitted_lows.popleft()
 
     async def _catch_up_forever(self) -> None:
         while True:

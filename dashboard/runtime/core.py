@@ -41,7 +41,7 @@ from dashboard.live.publisher import FramePublisher
 from dashboard.live.redis_bus import RedisBus
 from dashboard.map.frames import MapFrames
 from dashboard.map.regions import RegionMap, load_regions
-from dashboard.runtime.membership import join_cluster
+from dashboard.runtime.membership import Membership, join_cluster
 from dashboard.settings import Settings
 from dashboard.store.engine import open_store
 from dashboard.store.lease import StoreLease
@@ -149,7 +149,7 @@ class Runtime:
     state_fingerprint: str = ""
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # in Redis for a cluster (runtime/membership.py)
     cluster: Cluster | None = None  # signals and shared records with the other processes (docs/scale.md)
-    _leave_cluster: Callable[[], None] | None = field(default=None, repr=False)
+    membership: Membership | None = None  # what joining the cluster wired (runtime/membership.py)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reload_listeners: list[ReloadListener] = field(default_factory=list, repr=False)
 
@@ -207,12 +207,14 @@ class Runtime:
         )
         runtime.on_reload(map_frames.rebind)
         runtime.on_reload(topology.rebind)
-        if settings.redis_url:
-            runtime.cluster = Cluster.member(settings.redis_url, settings.database_url, settings.host, settings.port)
-            runtime._leave_cluster = join_cluster(runtime)
-        runtime.snapshots = SnapshotWriter(
+        writer = SnapshotWriter(
             engine, snapshot_key(signing_key), lambda: (runtime.aggregator, runtime.state_fingerprint), settings.snapshot_interval_s
-        ).start(saved_seq=restored.snapshot_seq if restored.from_snapshot else -1)
+        )
+        if settings.redis_url:  # a cluster: the snapshot lease's holder writes them (runtime/membership.py)
+            runtime.cluster = Cluster.member(settings.redis_url, settings.database_url, settings.host, settings.port)
+            runtime.membership = join_cluster(runtime, runtime.cluster, writer)
+        else:
+            runtime.snapshots = writer.start(saved_seq=restored.snapshot_seq if restored.from_snapshot else -1)
         return runtime
 
     @property
@@ -268,8 +270,8 @@ class Runtime:
         tasks = [self.publisher.run()]
         if isinstance(self.bus, RedisBus):
             tasks.append(self.bus.run())
-        if self.cluster is not None:
-            tasks.append(self.cluster.run())
+        if self.membership is not None:
+            tasks.extend(self.membership.tasks())
         return tasks
 
     def close(self) -> None:
@@ -279,10 +281,8 @@ class Runtime:
         if self.snapshots is not None:
             self.snapshots.close()
         self.bus.close()
-        if self._leave_cluster is not None:
-            self._leave_cluster()
-        if self.cluster is not None:
-            self.cluster.close()
+        if self.membership is not None:
+            self.membership.close()
         if self.lease is not None:
             self.lease.release()
         self.engine.dispose()
