@@ -21,8 +21,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from dashboard.ingest.ingestor import EventChecker, EventWriter, Ingestor, MemberIndex
+from dashboard.live.aggregator import Aggregator
 from dashboard.live.redis_bus import RedisBus
 from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.runtime.core import Runtime
+from dashboard.settings import Settings
 from dashboard.store.tree import OrgTree
 from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, running, snapshot
 from tests.conftest import ROOT, LiveServer
@@ -188,3 +191,50 @@ def test_kill_9_of_a_cluster_process_during_ingest_loses_nothing_acknowledged_an
         assert snapshot(doomed)["events_total"] == snapshot(survivor)["events_total"] == stored
         assert snapshot(doomed)["events_today"] == snapshot(survivor)["events_today"]
     engine.dispose()
+
+
+def test_only_the_lease_holder_writes_snapshots_and_each_counts_every_seq_below_it(
+    tmp_path: Path, redis_url: str, cluster_cleanup: list[str]
+) -> None:
+    engine = sample_store(tmp_path / "x.db")
+    database_url = f"sqlite:///{tmp_path / 'x.db'}"
+    cluster_cleanup.append(database_url)
+    settings = Settings(database_url=database_url, simulate=False, redis_url=redis_url, snapshot_interval_s=0.0)
+    runtimes = [Runtime.start(settings, engine), Runtime.start(settings, engine)]
+
+    async def scenario() -> None:
+        tasks = [asyncio.create_task(task) for rt in runtimes for task in rt.background()]
+        try:
+            deadline = time.monotonic() + 60
+            while not any(rt.membership and rt.membership.snapshots.lease.held for rt in runtimes):
+                assert time.monotonic() < deadline, "nobody took the snapshot lease"
+                await asyncio.sleep(0.05)
+            for n in range(10):
+                assert (await runtimes[n % 2].ingestor.submit(logins("SX-01-01", 30, f"snap-{n}"))).accepted == 30
+            while max(rt.aggregator.last_seq for rt in runtimes) < max(stored_seqs(engine)) or not snapshots(engine):
+                assert time.monotonic() < deadline, "no snapshot written"
+                await asyncio.sleep(0.05)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        asyncio.run(scenario())
+        written = sorted(rt.membership.snapshots.written for rt in runtimes if rt.membership is not None)
+        assert written[0] == 0 and written[1] > 0  # one holder at a time: the other never wrote
+        stored = stored_seqs(engine)
+        for last_seq in snapshots(engine):  # each snapshot counts every stored seq at or below its own
+            assert last_seq in stored
+            with engine.connect() as conn:
+                state = conn.execute(text("SELECT state FROM live_snapshots WHERE last_seq = :s"), {"s": last_seq}).scalar_one()
+            restored = Aggregator.from_state(bytes(state), OrgTree.load(engine))
+            assert restored.snapshot(restored.tree.root_id)["events_total"] == len([s for s in stored if s <= last_seq])
+    finally:
+        for rt in runtimes:
+            rt.close()
+
+
+def snapshots(engine: Any) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT last_seq FROM live_snapshots ORDER BY id")).scalars())
