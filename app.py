@@ -323,6 +323,7 @@ def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
 
 def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistration] = ()) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-start chatter would bury a refusal's one line
     settings = parse_args(argv)
     workers = parse_workers(sys.argv[1:] if argv is None else argv)
     if workers != 1:

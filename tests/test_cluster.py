@@ -26,6 +26,7 @@ from dashboard.live.redis_bus import RedisBus
 from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.runtime.core import Runtime
 from dashboard.settings import Settings
+from dashboard.store.engine import open_store
 from dashboard.store.tree import OrgTree
 from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, running, snapshot
 from tests.conftest import ROOT, LiveServer
@@ -238,3 +239,23 @@ def test_only_the_lease_holder_writes_snapshots_and_each_counts_every_seq_below_
 def snapshots(engine: Any) -> list[int]:
     with engine.connect() as conn:
         return list(conn.execute(text("SELECT last_seq FROM live_snapshots ORDER BY id")).scalars())
+
+
+def test_a_worker_refuses_a_database_migrated_by_a_newer_version_with_one_line(
+    tmp_path: Path, postgres_url: str, redis_url: str, cluster_cleanup: list[str]
+) -> None:
+    cluster_cleanup.append(postgres_url)
+    engine = open_store(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999_from_the_future'"))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--port", "0", "--no-simulate", "--database-url", postgres_url, "--redis-url", redis_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "0999_from_the_future" in lines[0], done.stderr
+    with engine.connect() as conn:  # untouched: still the newer version's database, nothing seeded
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0999_from_the_future"
+        assert conn.execute(text("SELECT count(*) FROM organisations")).scalar_one() == 0
+    engine.dispose()

@@ -12,6 +12,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -89,8 +93,27 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to Alembic's head (creates it in an empty database)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to Alembic's head (creates it in an empty database).
+
+    StoreError if the database is at a revision this code does not know: a
+    newer Lianxin (another cluster, or a newer release) migrated it, and this
+    one must neither touch it nor serve it with a wrong idea of its tables.
+    """
+    config = alembic_config(engine)
+    known = ScriptDirectory.from_config(config)
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    for revision in current:
+        try:
+            found = known.get_revision(revision)
+        except (ResolutionError, CommandError):
+            found = None
+        if found is None:
+            raise StoreError(
+                f"the database's schema is at revision {revision}, newer than this Lianxin knows (its newest is "
+                f"{known.get_current_head()}): a newer version migrated it — run that version, or upgrade this one"
+            )
+    command.upgrade(config, "head")
 
 
 def open_store(url: str = DEFAULT_DATABASE_URL) -> Engine:
