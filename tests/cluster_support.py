@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from dashboard.live.redis_bus import cluster_prefix
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from tests.conftest import LiveServer
 
 
@@ -64,3 +67,38 @@ def snapshot(server: LiveServer, **params: str) -> dict[str, Any]:
                        headers={"Authorization": f"Bearer {server.admin_token}"}, timeout=30)
     answer.raise_for_status()
     return dict(answer.json())
+
+
+def stored_count(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def likes(org: str, n: int) -> list[dict[str, Any]]:
+    """``n`` events with ids of their own."""
+    tag = uuid.uuid4().hex
+    return [{"id": f"{tag}-{i}", "type": "like", "org": org} for i in range(n)]
+
+
+def post(server: LiveServer, events: list[dict[str, Any]]) -> httpx.Response:
+    return httpx.post(f"{server.url}/api/events", json=events, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
+
+
+def screen_total(screen: ScreenClient) -> int:
+    """The newest ``events_total`` a screen was sent (-1 before its first)."""
+    for frame in reversed(screen.frames):
+        value = (frame.get("kpi") or {}).get("events_total")
+        if value is not None:
+            return int(value)
+    return -1
+
+
+async def attached_screen(server: LiveServer, duration_s: float) -> tuple[ScreenClient, asyncio.Task[ScreenClient]]:
+    """A headless screen on ``server`` (opened with the admin token), streaming in a task for ``duration_s``."""
+    layout = await page_layout(server.url, "/", f"?token={server.admin_token}")
+    screen = ScreenClient(server.url, find_ticket(layout), await stream_callback_id(server.url))
+    return screen, asyncio.create_task(screen.run(duration_s))

@@ -11,25 +11,33 @@ import asyncio
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from dashboard.ingest.ingestor import EventChecker, EventWriter, Ingestor, MemberIndex
 from dashboard.live.aggregator import Aggregator
 from dashboard.live.redis_bus import RedisBus
-from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.live.screen_client import ScreenClient
 from dashboard.runtime.core import Runtime
 from dashboard.settings import Settings
 from dashboard.store.engine import open_store
 from dashboard.store.tree import OrgTree
-from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, running, snapshot
-from tests.conftest import ROOT, LiveServer
+from tests.cluster_support import (
+    attached_screen,
+    cluster_servers,
+    first_branch,
+    forget_cluster_keys,
+    likes,
+    post,
+    running,
+    screen_total,
+    snapshot,
+)
+from tests.conftest import ROOT
 from tests.import_support import sample_store
 
 pytestmark = pytest.mark.services
@@ -113,14 +121,6 @@ def test_a_redis_that_cannot_serve_stops_the_start_with_one_line(tmp_path: Path,
     assert not (tmp_path / "x.db").exists() or (tmp_path / "x.db").stat().st_size == 0 or "seeding" not in done.stdout
 
 
-def _events_total(frames: list[dict[str, Any]]) -> int | None:
-    for frame in reversed(frames):
-        value = (frame.get("kpi") or {}).get("events_total")
-        if value is not None:
-            return int(value)
-    return None
-
-
 def test_two_processes_started_alike_are_one_cluster(
     tmp_path: Path, postgres_url: str, redis_url: str, cluster_cleanup: list[str]
 ) -> None:
@@ -130,21 +130,16 @@ def test_two_processes_started_alike_are_one_cluster(
         branch = first_branch(postgres_url)
 
         async def scenario() -> ScreenClient:
-            layout = await page_layout(second.url, "/", f"?token={second.admin_token}")
-            screen = ScreenClient(second.url, find_ticket(layout), await stream_callback_id(second.url))
-            watching = asyncio.create_task(screen.run(120))
+            screen, watching = await attached_screen(second, 120)
             deadline = time.monotonic() + 60
-            while _events_total(screen.frames) is None:
+            while screen_total(screen) < 0:
                 assert time.monotonic() < deadline, "no first frame from the second process"
                 await asyncio.sleep(0.05)
-            before = _events_total(screen.frames)
-            answer = await asyncio.to_thread(
-                lambda: httpx.post(f"{first.url}/api/events", json=logins(branch, 40, uuid.uuid4().hex),
-                                   headers={"Authorization": f"Bearer {first.token}"}, timeout=30).json()
-            )
-            assert answer["accepted"] == 40
-            while _events_total(screen.frames) != (before or 0) + 40:
-                assert time.monotonic() < deadline, f"the second process's screen shows {_events_total(screen.frames)}"
+            before = screen_total(screen)
+            answer = await asyncio.to_thread(post, first, likes(branch, 40))
+            assert answer.json()["accepted"] == 40
+            while screen_total(screen) != before + 40:
+                assert time.monotonic() < deadline, f"the second process's screen shows {screen_total(screen)}"
                 await asyncio.sleep(0.05)
             watching.cancel()
             return screen
@@ -152,46 +147,6 @@ def test_two_processes_started_alike_are_one_cluster(
         asyncio.run(scenario())
         totals = [snapshot(s)["events_total"] for s in servers]
         assert totals[0] == totals[1]
-
-
-def _post(server: LiveServer, events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The answer, or None when the server is gone (nothing of the frame is acknowledged)."""
-    try:
-        r = httpx.post(f"{server.url}/api/events", json=events, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
-    except httpx.HTTPError:
-        return None
-    return r.json() if r.status_code == 200 else None
-
-
-def test_kill_9_of_a_cluster_process_during_ingest_loses_nothing_acknowledged_and_counts_nothing_twice(
-    tmp_path: Path, postgres_url: str, redis_url: str, cluster_cleanup: list[str]
-) -> None:
-    cluster_cleanup.append(postgres_url)
-    engine = create_engine(postgres_url)
-    with running(cluster_servers(tmp_path, postgres_url, redis_url)) as (doomed, survivor):
-        branch = first_branch(postgres_url)
-        acknowledged = 0
-        tag = uuid.uuid4().hex[:8]
-        for n in range(40):
-            frame = logins(branch, 100, f"{tag}-{n}")
-            if n == 20:
-                doomed.kill()
-            answer = _post(doomed, frame) if doomed.proc and doomed.proc.poll() is None else None
-            if answer is None:  # not acknowledged: the sender sends it again, to the process still there
-                answer = _post(survivor, frame)
-            assert answer is not None
-            acknowledged += answer["accepted"]
-        with engine.connect() as conn:
-            stored = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
-        assert acknowledged == stored == 4000
-        deadline = time.monotonic() + 60
-        while snapshot(survivor)["events_total"] != stored:
-            assert time.monotonic() < deadline, f"survivor counts {snapshot(survivor)['events_total']} of {stored}"
-            time.sleep(0.1)
-        doomed.start()  # back after the crash: rebuilt from PostgreSQL, then the stream
-        assert snapshot(doomed)["events_total"] == snapshot(survivor)["events_total"] == stored
-        assert snapshot(doomed)["events_today"] == snapshot(survivor)["events_today"]
-    engine.dispose()
 
 
 def test_only_the_lease_holder_writes_snapshots_and_each_counts_every_seq_below_it(

@@ -19,10 +19,18 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from dashboard.live.recompute import recompute_snapshot
-from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.settings import Settings
 from dashboard.store.tree import OrgTree
-from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, running, snapshot
+from tests.cluster_support import (
+    attached_screen,
+    cluster_servers,
+    first_branch,
+    forget_cluster_keys,
+    running,
+    screen_total,
+    snapshot,
+    stored_count,
+)
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.services
@@ -74,25 +82,11 @@ class Sender:
                 time.sleep(ahead)
 
 
-def _events_total(screen: ScreenClient) -> int:
-    for frame in reversed(screen.frames):
-        value = (frame.get("kpi") or {}).get("events_total")
-        if value is not None:
-            return int(value)
-    return -1
-
-
-async def _screen(server: LiveServer) -> tuple[ScreenClient, asyncio.Task[ScreenClient]]:
-    layout = await page_layout(server.url, "/", f"?token={server.admin_token}")
-    screen = ScreenClient(server.url, find_ticket(layout), await stream_callback_id(server.url))
-    return screen, asyncio.create_task(screen.run(600))
-
-
 def _store_facts(database_url: str) -> tuple[int, list[str]]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            stored = int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
+            stored = stored_count(database_url)
             branch = first_branch(database_url)
             members = list(conn.execute(text(
                 "SELECT m.code FROM members m JOIN organisations o ON o.id = m.org_id WHERE o.code = :b ORDER BY m.id LIMIT 20"
@@ -116,9 +110,9 @@ def test_kill_9_of_each_process_in_turn_during_ingest_loses_nothing_and_counts_n
             async def scenario() -> None:
                 for victim_index, victim in enumerate(servers):
                     survivors = [s for s in servers if s is not victim]
-                    watched = [await _screen(s) for s in survivors]
+                    watched = [await attached_screen(s, 600) for s in survivors]
                     deadline = time.monotonic() + 60
-                    while any(_events_total(screen) < 0 for screen, _ in watched):
+                    while any(screen_total(screen) < 0 for screen, _ in watched):
                         assert time.monotonic() < deadline, "no first frame on a surviving process"
                         await asyncio.sleep(0.05)
                     killing = threading.Event()
@@ -131,9 +125,9 @@ def test_kill_9_of_each_process_in_turn_during_ingest_loses_nothing_and_counts_n
                     sent = len(sender.acknowledged)
                     # Screens on the survivors stay connected and show what was sent after the kill.
                     for screen, _ in watched:
-                        while _events_total(screen) < sent:
+                        while screen_total(screen) < sent:
                             assert time.monotonic() - killed_at < SCREEN_LIVE_S + FRAMES_PER_ROUND * FRAME / RATE + 30, (
-                                f"a surviving screen shows {_events_total(screen)} of {sent}")
+                                f"a surviving screen shows {screen_total(screen)} of {sent}")
                             await asyncio.sleep(0.05)
                     for _, task in watched:
                         task.cancel()

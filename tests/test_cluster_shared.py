@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
-from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, running, snapshot
+from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, likes, post, running, screen_total, snapshot
 from tests.conftest import ROOT, LiveServer, postgres_schema, reachable_redis
 from tests.import_support import member_row
 from tests.test_import_live import api_import, as_csv, exported
@@ -75,24 +75,6 @@ def _revoke_on_the_admin_page(server: LiveServer, token_id: int) -> None:
     assert _sql(server, "SELECT revoked FROM tokens WHERE id = :id", id=token_id)[0][0] is True
 
 
-def _events_total(screen: ScreenClient) -> int | None:
-    for frame in reversed(screen.frames):
-        value = (frame.get("kpi") or {}).get("events_total")
-        if value is not None:
-            return int(value)
-    return None
-
-
-def _post(server: LiveServer, events: list[dict[str, Any]]) -> None:
-    answer = httpx.post(f"{server.url}/api/events", json=events, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
-    assert answer.status_code == 200 and answer.json()["accepted"] == len(events), answer.text
-
-
-def _likes(org: str, n: int) -> list[dict[str, Any]]:
-    tag = uuid.uuid4().hex
-    return [{"id": f"{tag}-{i}", "type": "like", "org": org} for i in range(n)]
-
-
 def test_a_token_revoked_at_one_process_cuts_a_screen_on_another_within_10_s(cluster: Sequence[LiveServer]) -> None:
     first, second = cluster
     token, token_id = _display_token(first)
@@ -104,7 +86,7 @@ def test_a_token_revoked_at_one_process_cuts_a_screen_on_another_within_10_s(clu
         control = ScreenClient(second.url, find_ticket(await page_layout(second.url, "/", f"?token={second.admin_token}")), callback)
         watching = [asyncio.create_task(s.run(180)) for s in (revoked_screen, control)]
         deadline = time.monotonic() + 60
-        while _events_total(revoked_screen) is None or _events_total(control) is None:
+        while screen_total(revoked_screen) < 0 or screen_total(control) < 0:
             assert time.monotonic() < deadline, "no first frames on the second process"
             await asyncio.sleep(0.05)
         await asyncio.to_thread(_revoke_on_the_admin_page, first, token_id)
@@ -114,13 +96,13 @@ def test_a_token_revoked_at_one_process_cuts_a_screen_on_another_within_10_s(clu
             assert time.monotonic() - revoked_at < 10, "the screen on the other process still streams 10 s after the revocation"
             await asyncio.sleep(0.1)
         # Cut for good: an event that reaches the control screen on the same process never reaches it.
-        frozen = _events_total(revoked_screen)
-        before = _events_total(control) or 0
-        await asyncio.to_thread(_post, first, _likes(branch, 5))
-        while (_events_total(control) or 0) < before + 5:
+        frozen = screen_total(revoked_screen)
+        before = screen_total(control)
+        assert (await asyncio.to_thread(post, first, likes(branch, 5))).json()["accepted"] == 5
+        while screen_total(control) < before + 5:
             assert time.monotonic() < deadline + 60, "the control screen never saw the new events"
             await asyncio.sleep(0.05)
-        assert _events_total(revoked_screen) == frozen
+        assert screen_total(revoked_screen) == frozen
         for task in watching:
             task.cancel()
         await asyncio.gather(*watching, return_exceptions=True)

@@ -8,15 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, running, snapshot
+from tests.cluster_support import cluster_servers, first_branch, forget_cluster_keys, likes, post, running, snapshot, stored_count
 from tests.conftest import ROOT, LiveServer
 
 pytestmark = pytest.mark.services
@@ -67,24 +64,6 @@ def _serving(server: LiveServer, expected: set[int], deadline: float) -> None:
             time.sleep(0.1)
 
 
-def _stored(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
-    finally:
-        engine.dispose()
-
-
-def _post(server: LiveServer, events: list[dict[str, Any]]) -> httpx.Response:
-    return httpx.post(f"{server.url}/api/events", json=events, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
-
-
-def _likes(org: str, n: int) -> list[dict[str, Any]]:
-    tag = uuid.uuid4().hex
-    return [{"id": f"{tag}-{i}", "type": "like", "org": org} for i in range(n)]
-
-
 def test_three_workers_share_one_port_and_one_live_state_and_a_killed_one_comes_back(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
@@ -99,7 +78,7 @@ def test_three_workers_share_one_port_and_one_live_state_and_a_killed_one_comes_
             _serving(server, workers, deadline)
             branch = first_branch(postgres_url)
             for _ in range(6):  # connections spread over the workers by the kernel
-                assert _post(server, _likes(branch, 50)).status_code == 200
+                assert post(server, likes(branch, 50)).status_code == 200
             victim = sorted(workers)[0]
             os.kill(victim, signal.SIGKILL)
             while victim in (workers := _children(server.proc.pid)) or len(workers) < 3:
@@ -107,8 +86,8 @@ def test_three_workers_share_one_port_and_one_live_state_and_a_killed_one_comes_
                 time.sleep(0.2)
             _serving(server, workers, deadline)
             for _ in range(4):
-                assert _post(server, _likes(branch, 50)).status_code == 200
-            stored = _stored(postgres_url)
+                assert post(server, likes(branch, 50)).status_code == 200
+            stored = stored_count(postgres_url)
             assert stored == 500
             while True:  # every worker, whichever answers, counts every stored event
                 totals = {snapshot(server)["events_total"] for _ in range(12)}
@@ -127,12 +106,12 @@ def test_roles_serve_their_part_and_refuse_the_rest_with_one_line(tmp_path: Path
     try:
         with running([ingest, web]):
             branch = first_branch(postgres_url)
-            refused = _post(web, _likes(branch, 5))
+            refused = post(web, likes(branch, 5))
             assert refused.status_code == 404 and "--role web" in refused.json()["detail"]
             page = httpx.get(f"{ingest.url}/", timeout=30)
             assert page.status_code == 404 and "--role ingest" in page.json()["detail"]
             assert httpx.get(f"{ingest.url}/api/health", timeout=30).status_code == 200
-            assert _post(ingest, _likes(branch, 30)).json()["accepted"] == 30
+            assert post(ingest, likes(branch, 30)).json()["accepted"] == 30
             deadline = time.monotonic() + 60
             while snapshot(web)["events_total"] != 30:  # accepted by one role, counted by the other
                 assert time.monotonic() < deadline, "the web process never counted what the ingest process took"
