@@ -34,12 +34,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
-from dashboard.demo.seed import seed_demo  # noqa: E402
-from dashboard.ingest.ingestor import EVENT_COLUMNS, EventChecker, EventWriter, MemberIndex, Row  # noqa: E402
-from dashboard.store.engine import open_store  # noqa: E402
-from dashboard.store.tree import OrgTree  # noqa: E402
+from dashboard.demo.seed import seed_demo
+from dashboard.ingest.ingestor import EVENT_COLUMNS, EventChecker, EventWriter, MemberIndex, Row
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
 
 POSTGRES = os.environ.get("LIANXIN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
