@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -93,13 +93,19 @@ class AggregatorFeed:
     holds every batch for it; ``switch`` hands it the held events its replay
     did not reach and makes it the live one. Ingest publishes a batch after its
     commit, so a replay can already have counted a batch that reaches the bus
-    only after the switch: events at or below the replay's last seq are skipped
-    from then on too. No event is lost or counted twice.
+    only after the switch: events the replay counted are skipped from then on
+    too. Which those are: with one writer (commits in seq order), every seq at
+    or below the replay's last; with several (a cluster), a seq below the
+    replay's last may have committed after the replay read past it, so within
+    the replay's newest seqs (``counted``) only those it saw are skipped. No
+    event is lost or counted twice.
     """
 
     def __init__(self, aggregator: Aggregator) -> None:
         self._target = aggregator
         self._replayed_seq = 0
+        self._counted: frozenset[int] = frozenset()
+        self._counted_from = 0  # seqs from here to the replayed seq: skipped only if in _counted
         self._held: list[StoredEvent] | None = None
         self._lock = threading.Lock()
 
@@ -107,10 +113,14 @@ class AggregatorFeed:
         with self._lock:
             if self._held is not None:
                 self._held.extend(events)
-            target, replayed_seq = self._target, self._replayed_seq
-        if events and events[0].seq <= replayed_seq:  # batches come in seq order
-            events = [e for e in events if e.seq > replayed_seq]
+            target = self._target
+        if events and events[0].seq <= self._replayed_seq:  # batches come in seq order
+            events = self._not_replayed(events)
         target.apply(events)
+
+    def _not_replayed(self, events: Sequence[StoredEvent]) -> list[StoredEvent]:
+        replayed_seq, counted, counted_from = self._replayed_seq, self._counted, self._counted_from
+        return [e for e in events if e.seq > replayed_seq or (e.seq >= counted_from and e.seq not in counted)]
 
     def hold(self) -> None:
         with self._lock:
@@ -120,12 +130,18 @@ class AggregatorFeed:
         with self._lock:
             self._held = None
 
-    def switch(self, aggregator: Aggregator, replayed_seq: int) -> None:
-        """Make ``aggregator`` (rebuilt from the store up to ``replayed_seq``) the live one."""
+    def switch(self, aggregator: Aggregator, replayed_seq: int, counted: Collection[int] = ()) -> None:
+        """Make ``aggregator`` (rebuilt from the store up to ``replayed_seq``) the live one.
+
+        ``counted``: the replay's newest seqs, for a cluster (empty: one writer, everything up to
+        ``replayed_seq`` was counted)."""
         with self._lock:
             held, self._held = self._held or [], None
-            aggregator.apply([e for e in held if e.seq > replayed_seq])
-            self._target, self._replayed_seq = aggregator, replayed_seq
+            self._replayed_seq = replayed_seq
+            self._counted = frozenset(counted)
+            self._counted_from = min(self._counted) if self._counted else replayed_seq + 1
+            aggregator.apply(self._not_replayed(held))
+            self._target = aggregator
 
 
 @dataclass
@@ -251,7 +267,7 @@ class Runtime:
             except BaseException:
                 self.feed.drop()
                 raise
-            self.feed.switch(aggregator, replayed_seq)
+            self.feed.switch(aggregator, replayed_seq, replay.newest if self.cluster is not None else ())
             self.tree, self.aggregator = tree, aggregator
             self.ingestor.tree = tree
             self.publisher.rebind(tree, aggregator)
