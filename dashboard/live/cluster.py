@@ -114,6 +114,7 @@ class Cluster:
         self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._handlers: dict[str, list[_Handler]] = {}
         self.received: dict[str, int] = {}
+        self._handling: set[asyncio.Task[None]] = set()
 
     @classmethod
     def member(cls, url: str, database_url: str, host: str, port: int) -> Cluster:
@@ -172,10 +173,13 @@ class Cluster:
             return
         if sender != self._me:
             self.received[signal] = self.received.get(signal, 0) + 1
-            await self._handle(signal)
+            # Handled beside the listener: a reload takes seconds, a revocation behind it must not wait.
+            task = asyncio.create_task(self._handle(signal))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
 
     async def _handle(self, signal: str | None) -> None:
-        """Run the handlers of ``signal`` (None: every ``after_gap`` handler), each in a worker thread, one at a time."""
+        """Run the handlers of ``signal`` (None: every ``after_gap`` handler), each in a worker thread, in turn."""
         chosen = [h for hs in self._handlers.values() for h in hs if h.after_gap] if signal is None else self._handlers.get(signal, [])
         for handler in chosen:
             try:
