@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Engine, func, select, tuple_
 
 from dashboard.domain.events import StoredEvent
 from dashboard.live.aggregator import Aggregator
@@ -34,19 +34,6 @@ from dashboard.store.tree import OrgTree
 CHUNK = 20_000
 # Events a step hands back for the feed and notices; older ones of a long jump only count.
 RECENT_LIMIT = 4096
-
-
-TIME_INDEX = "ix_events_ts_seq"
-
-
-def ensure_time_index(engine: Engine) -> None:
-    """The index that reads events in time order (once per database; a few seconds per million events).
-
-    Created on first use rather than by a migration so that a store written before replays existed
-    gains it where it is needed; ``IF NOT EXISTS`` makes it a no-op afterwards (SQLite and PostgreSQL).
-    """
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {TIME_INDEX} ON events (ts_ms, seq)"))
 
 
 def history_bounds(engine: Engine) -> tuple[int, int] | None:
@@ -88,7 +75,6 @@ class HistoryState:
     """An aggregator standing at an instant of the past; it only moves forward."""
 
     def __init__(self, engine: Engine, tree: OrgTree, tz: dt.tzinfo, start_ms: int, chunk: int = CHUNK) -> None:
-        ensure_time_index(engine)
         self.engine = engine
         self.tree = tree
         self._chunk = chunk
