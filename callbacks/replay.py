@@ -26,6 +26,7 @@ from dashboard.live.publisher import FramePublisher, FrameSection
 from dashboard.live.replay import ReplayError, ReplaySession, parse_replay
 from dashboard.map.frames import MapFrames
 from dashboard.store.names import MemberDirectory
+from dashboard.topology.frames import PulseSection
 from dashboard.wall.units import UnitsSection
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,14 @@ def replay_query(search: Any) -> dict[str, str] | None:
 
 
 def view_sections(view: ViewContext, publisher: FramePublisher) -> list[FrameSection]:
-    """The wall's and the map's frame sections over a replay's own publisher (the topology's pulses are live-only)."""
+    """The wall's, the map's and the topology's pulse sections over a replay's own publisher.
+
+    The pulses name organisations by their place in the tree, which the replay shares with the live
+    topology; the section itself is the replay's own (it caches the positions of its tick's events).
+    """
     tree, aggregator = publisher.tree, publisher.aggregator
     return [*MapFrames(tree, aggregator, view.regions, publisher.notices).sections,
-            UnitsSection(lambda: (tree, aggregator))]
+            UnitsSection(lambda: (tree, aggregator)), PulseSection(view.runtime.topology)]
 
 
 def _send(frame: dict[str, Any]) -> None:
