@@ -19,9 +19,10 @@ from dashboard.demo.seed import seed_demo
 from dashboard.live.history import HistoryState
 from dashboard.live.recompute import StoreState
 from dashboard.report.figures import build_report
+from dashboard.report.library import list_reports
 from dashboard.report.make import make_report
 from dashboard.report.period import parse_period
-from dashboard.report.schedule import ReportSchedule, due_periods, list_reports
+from dashboard.report.schedule import ReportSchedule, due_periods
 from dashboard.store.engine import open_store
 from dashboard.store.tree import OrgTree
 from layouts.i18n import fmt_count
