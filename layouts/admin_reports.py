@@ -101,8 +101,7 @@ def reports_table(reports: Sequence[ReportFile], lang: str, token: str | None) -
         html.Tr([
             html.Td(r.org), html.Td(r.period), html.Td(r.lang), html.Td(t(f"reports.level.{r.level}", lang)),
             html.Td(r.fmt.upper()), html.Td(t("reports.source.made" if r.made else "reports.source.scheduled", lang)),
-            html.Td(html.A(t("reports.download", lang), href=download_href(r.name, token), className="report-link",
-                           **{"data-name": r.name})),
+            html.Td(html.A(t("reports.download", lang), href=download_href(r.name, token), className="report-link", title=r.name)),
         ])
         for r in reports
     ])

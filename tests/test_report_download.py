@@ -8,7 +8,6 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pypdf
