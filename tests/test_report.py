@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from dashboard.access.scopes import Scope
 from dashboard.cli import main
@@ -218,3 +218,41 @@ def test_schedule_writes_each_due_report_once_and_lists_them_by_scope(store: tup
     assert {r.org for r in own} == {child.code} and len(own) == 4
     public = list_reports(tmp_path, tree, Scope(root.id, "public"))
     assert {r.level for r in public} == {"public"} and len(public) == 4
+
+
+def test_a_replay_reads_ahead_and_ends_where_reading_step_by_step_ends(store: tuple[str, Engine, OrgTree]) -> None:
+    """With its horizon (the replay's end), a history state reads the store a chunk at a time instead of once
+    per step, and reaches the same state as one that reads at every step."""
+    _, engine, tree = store
+    start = int(dt.datetime(2026, 11, 17, tzinfo=TZ).timestamp() * 1000)
+    end = start + 86_400_000 - 1
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().startswith("SELECT seq, event_id"):
+            reads.append(statement)
+
+    ahead = HistoryState(engine, tree, TZ, start, chunk=500, horizon_ms=end)
+    each = HistoryState(engine, tree, TZ, start, chunk=500)
+    for history in (ahead, each):
+        history.advance_to(start)
+    before_day = ahead.applied
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        steps = 0
+        for history in (ahead, each):
+            reads.clear()
+            at = start
+            while at < end:
+                at = min(end, at + 150_000)  # 600× at four steps a second
+                history.advance_to(at)
+                steps += history is ahead
+            if history is ahead:
+                ahead_reads = len(reads)
+        each_reads = len(reads)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert steps == 576 and ahead.applied == each.applied and ahead.applied - before_day > 1000
+    assert ahead_reads <= ahead.applied // 500 + 2 < each_reads == steps
+    for org_id in (tree.root_id, *tree.children[tree.root_id][:5]):
+        assert ahead.aggregator.snapshot(org_id) == each.aggregator.snapshot(org_id)
