@@ -125,7 +125,8 @@ class HistoryState:
         """The next events with ts_ms <= t_ms (at most a chunk), reading when the buffer runs out."""
         if not self._ahead and self._read_all_to < t_ms:
             self._read_ahead(t_ms)
-        ahead, due = self._ahead, list[StoredEvent]()
+        ahead = self._ahead
+        due: list[StoredEvent] = []
         while ahead and ahead[0].ts_ms <= t_ms and len(due) < self._chunk:
             due.append(ahead.popleft())
         return due
