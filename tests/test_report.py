@@ -16,16 +16,17 @@ from sqlalchemy import Engine, event, text
 from dashboard.access.scopes import Scope
 from dashboard.cli import main
 from dashboard.demo.seed import seed_demo
-from dashboard.live.history import HistoryState
+from dashboard.live.history import HistoryState, history_bounds
 from dashboard.live.recompute import StoreState
 from dashboard.report.figures import build_report
+from dashboard.report.jobs import ReportRequestError, check_request
 from dashboard.report.library import list_reports
 from dashboard.report.make import make_report
 from dashboard.report.period import parse_period
 from dashboard.report.schedule import ReportSchedule, due_periods
 from dashboard.store.engine import open_store
 from dashboard.store.tree import OrgTree
-from layouts.i18n import fmt_count
+from layouts.i18n import fmt_count, t
 from tests.history_support import write_history
 
 pytestmark = pytest.mark.unit
@@ -256,3 +257,36 @@ def test_a_replay_reads_ahead_and_ends_where_reading_step_by_step_ends(store: tu
     assert ahead_reads <= ahead.applied // 500 + 2 < each_reads == steps
     for org_id in (tree.root_id, *tree.children[tree.root_id][:5]):
         assert ahead.aggregator.snapshot(org_id) == each.aggregator.snapshot(org_id)
+
+
+@pytest.mark.parametrize(
+    ("org", "period", "lang", "level", "fmt", "public", "code"),
+    [
+        (None, "2026-11", "zh", "full", "pdf", False, "org"),
+        ("NO-SUCH", "2026-11", "zh", "full", "pdf", False, "org"),
+        ("<sibling>", "2026-11", "zh", "full", "pdf", False, "org"),  # outside the scope: answered like unknown
+        ("<own>", "2026-11-30..2026-11-01", "zh", "full", "pdf", False, "reversed"),
+        ("<own>", "2025-11-01..2026-11-30", "zh", "full", "pdf", False, "too_long"),
+        ("<own>", "2027-01", "zh", "full", "pdf", False, "future"),
+        ("<own>", "2026-09", "zh", "full", "pdf", False, "history"),
+        ("<own>", "november", "zh", "full", "pdf", False, "period"),
+        ("<own>", "2026-11", "fr", "full", "pdf", False, "choice"),
+        ("<own>", "2026-11", "zh", "full", "svg", False, "choice"),
+        ("<own>", "2026-11", "zh", "full", "pdf", True, "level"),
+    ],
+)
+def test_a_report_request_is_refused_with_a_code_the_page_translates(
+    store: tuple[str, Engine, OrgTree], org: str | None, period: str, lang: str, level: str, fmt: str, public: bool, code: str
+) -> None:
+    _, engine, tree = store
+    assert tree.root_id is not None
+    own, sibling = (tree.nodes[i] for i in tree.children[tree.root_id][:2])
+    chosen = {"<own>": own.code, "<sibling>": sibling.code}.get(org, org) if org else None
+    scope = Scope(own.id, "public" if public else "full")
+    with pytest.raises(ReportRequestError) as refused:
+        check_request(tree, scope, chosen, period, lang, level, fmt, TZ, NOW_MS, history_bounds(engine))
+    assert refused.value.code == code
+    assert t(f"reports.error.{code}", "zh") != f"reports.error.{code}" != t(f"reports.error.{code}", "en")
+    made = check_request(tree, scope, own.code, "2026-11", lang if code != "choice" else "zh", "public", "png", TZ, NOW_MS,
+                         history_bounds(engine))
+    assert made.name == f"{own.code}_2026-11_{made.lang}_public.png"
