@@ -25,7 +25,7 @@ from dash import Dash, page_container
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from callbacks import admin, admin_import, kpi, live, login, tablet, topology, wall
+from callbacks import admin, admin_import, admin_reports, kpi, live, login, tablet, topology, wall
 from callbacks import map as map_view
 from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
@@ -260,6 +260,7 @@ def build_app(runtime: Runtime, regions: RegionMap, extra_views: Sequence[ViewRe
     login.register(ctx)
     admin.register(ctx)
     admin_import.register(ctx)
+    admin_reports.register(ctx)
     wall.register(ctx)
     kpi.register(ctx)
     map_view.register(ctx)

@@ -1,13 +1,14 @@
 """Replay throughput and the monthly report, on a demo organisation with a month of stored history.
 
-    python benchmarks/replay_report.py [--members 1000000] [--events-per-hour 1000] [--day-steps 150]
+    python benchmarks/replay_report.py [--members 1000000] [--events-per-hour 1000] [--day-steps 150] [--history-from 2026-10-25]
 
 A fresh SQLite store: ``seed_demo`` of ``--members`` members, then history from 2026-10-25 to
 2026-12-01 written by the live simulator's model (tests/history_support.py). Prints one JSON object:
 
 * ``replay_events_per_s``: a ``HistoryState`` replaying 2026-11-30 in steps of ``--day-steps``
   seconds of history (150 s = one 4 Hz step at 600×), read from the store and applied, each
-  step followed by a frame-publisher tick for the root scope — what a replaying screen costs.
+  step's events published to the frame publisher (feed, pulses) and followed by its tick for the root
+  scope — what a replaying screen costs; ``ms_per_step`` and ``events_per_step`` with it.
 * ``live_apply_events_per_s`` (baseline, same run): the live aggregator's ``apply`` on the same
   day's events in batches of 1000, already in memory (ingest hands it committed batches).
 * ``fast_forward_events_per_s``: reaching the day from nothing (members loaded, every earlier
@@ -49,7 +50,6 @@ from dashboard.store.names import MemberDirectory  # noqa: E402
 from dashboard.store.tree import OrgTree  # noqa: E402
 from tests.history_support import TZ, write_history  # noqa: E402
 
-HISTORY_FROM = dt.datetime(2026, 10, 25, tzinfo=TZ)
 HISTORY_TO = dt.datetime(2026, 12, 1, 6, tzinfo=TZ)
 DAY = dt.datetime(2026, 11, 30, tzinfo=TZ)
 
@@ -63,12 +63,15 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1_000_000, help="demo members to seed")
     parser.add_argument("--events-per-hour", type=int, default=1000, help="history written per hour of the past")
     parser.add_argument("--day-steps", type=float, default=150.0, help="seconds of history per replay step")
+    parser.add_argument("--history-from", type=dt.date.fromisoformat, default=dt.date(2026, 10, 25),
+                        help="first day of the history written (the monthly report is of November)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="lx-replay-bench-"))
     engine = open_store(f"sqlite:///{folder / 'bench.db'}")
     started = time.perf_counter()
     seed_demo(engine, members=args.members, seed=1)
-    events = write_history(engine, HISTORY_FROM, HISTORY_TO, args.events_per_hour, batch=50)
+    history_from = dt.datetime.combine(args.history_from, dt.time(0), tzinfo=TZ)
+    events = write_history(engine, history_from, HISTORY_TO, args.events_per_hour, batch=50)
     setup_s = time.perf_counter() - started
     tree = OrgTree.load(engine)
     root = tree.root
@@ -76,19 +79,21 @@ def main() -> None:
 
     # Reaching the day: every earlier event in large chunks (what a replay or a report does first).
     t0 = time.perf_counter()
-    history = HistoryState(engine, tree, TZ, ms(DAY))
+    at, end = ms(DAY), ms(DAY + dt.timedelta(days=1)) - 1
+    history = HistoryState(engine, tree, TZ, ms(DAY), horizon_ms=end)  # as a replay of the day opens it
     history.advance_to(ms(DAY))
     forward_s, forward_events = time.perf_counter() - t0, history.applied
 
     # Replay of one day, step by step, with a publisher tick after each step.
-    publisher = FramePublisher(tree, history.aggregator, InProcessBus(), MemberDirectory(engine), clock=lambda: history.now_ms / 1000)
+    bus = InProcessBus()
+    publisher = FramePublisher(tree, history.aggregator, bus, MemberDirectory(engine), clock=lambda: history.now_ms / 1000)
     publisher.attach(Scope(root.id, "full"))
-    before, t0 = history.applied, time.perf_counter()
-    at, end = ms(DAY), ms(DAY + dt.timedelta(days=1)) - 1
+    before, t0, steps = history.applied, time.perf_counter(), 0
     while at < end:
         at = min(end, at + int(args.day_steps * 1000))
-        history.advance_to(at)
+        bus.publish(history.advance_to(at))  # as a ReplaySession's step: the feed and the pulses see them
         publisher.tick()
+        steps += 1
     day_replay_s = time.perf_counter() - t0
     day_events = history.applied - before
 
@@ -115,7 +120,8 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "replay_report", "members": args.members, "organisations": len(tree), "history_events": events,
         "setup_s": round(setup_s, 1), "day_events": day_events, "day_replay_s": round(day_replay_s, 2),
-        "replay_events_per_s": round(day_events / day_replay_s), "live_apply_events_per_s": round(len(day) / live_s),
+        "replay_events_per_s": round(day_events / day_replay_s),
+        "steps": steps, "ms_per_step": round(1000 * day_replay_s / steps, 2), "events_per_step": round(day_events / steps, 1), "live_apply_events_per_s": round(len(day) / live_s),
         "replay_over_live": round((day_events / day_replay_s) / (len(day) / live_s), 3),
         "fast_forward_events": forward_events, "fast_forward_s": round(forward_s, 2),
         "fast_forward_events_per_s": round(forward_events / forward_s),

@@ -1,7 +1,8 @@
 """The replay stream: a page opened with ``?replay=FROM..TO&speed=X`` gets a past period's frames.
 
 Called by the live stream (callbacks/live.py) once it knows the page's scope. Each step
-(STEP_S of wall time) plays the replay forward at its speed and sends the frame if anything
+(STEP_S of wall time, longer on a tree so large that a step is costly: MAX_BUSY) plays the replay
+forward at its speed and sends the frame if anything
 changed; then the page's answer to ``get_prop("replay-control", "data")`` is both the
 acknowledgement and the replay bar's command (play/pause, speed, jump). A bad request is
 one frame carrying the error, shown in the replay bar; the page stays as it is.
@@ -26,6 +27,7 @@ from dashboard.live.publisher import FramePublisher, FrameSection
 from dashboard.live.replay import ReplayError, ReplaySession, parse_replay
 from dashboard.map.frames import MapFrames
 from dashboard.store.names import MemberDirectory
+from dashboard.topology.frames import PulseSection
 from dashboard.wall.units import UnitsSection
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,16 @@ log = logging.getLogger(__name__)
 STEP_S = 0.25
 HEARTBEAT_S = 3.0
 ACK_TIMEOUT_S = 30.0
+# The share of a core one replaying screen may keep busy. A step's cost grows with the tree (the
+# aggregator's time windows are cleared across every organisation); when it would take more, the
+# steps come less often and each covers more of the period — the replay still keeps to its speed.
+MAX_BUSY = 0.5
+
+
+def rest_after(busy_s: float, elapsed_s: float) -> float:
+    """Seconds to wait before the next step: the rest of STEP_S, and at least enough that stepping
+    (``busy_s`` of work) takes no more than MAX_BUSY of the time."""
+    return max(0.0, STEP_S - elapsed_s, busy_s * (1 - MAX_BUSY) / MAX_BUSY)
 
 
 def replay_query(search: Any) -> dict[str, str] | None:
@@ -44,10 +56,14 @@ def replay_query(search: Any) -> dict[str, str] | None:
 
 
 def view_sections(view: ViewContext, publisher: FramePublisher) -> list[FrameSection]:
-    """The wall's and the map's frame sections over a replay's own publisher (the topology's pulses are live-only)."""
+    """The wall's, the map's and the topology's pulse sections over a replay's own publisher.
+
+    The pulses name organisations by their place in the tree, which the replay shares with the live
+    topology; the section itself is the replay's own (it caches the positions of its tick's events).
+    """
     tree, aggregator = publisher.tree, publisher.aggregator
     return [*MapFrames(tree, aggregator, view.regions, publisher.notices).sections,
-            UnitsSection(lambda: (tree, aggregator))]
+            UnitsSection(lambda: (tree, aggregator)), PulseSection(view.runtime.topology)]
 
 
 def _send(frame: dict[str, Any]) -> None:
@@ -77,7 +93,7 @@ async def replay_stream(ws: Any, view: ViewContext, scope: Scope, query: dict[st
         while not ws.is_shutdown:
             now = time.monotonic()
             await asyncio.to_thread(session.step, now - last)
-            last = now
+            busy, last = time.monotonic() - now, now
             frame = session.frame_after(seq)
             if frame["seq"] != seq or now - sent_at > HEARTBEAT_S:
                 seq, sent_at = frame["seq"], now
@@ -85,7 +101,7 @@ async def replay_stream(ws: Any, view: ViewContext, scope: Scope, query: dict[st
             command = await ws.get_prop("replay-control", "data", timeout=ACK_TIMEOUT_S)
             if command:
                 await asyncio.to_thread(session.control, command)
-            await asyncio.sleep(max(0.0, STEP_S - (time.monotonic() - now)))
+            await asyncio.sleep(rest_after(busy, time.monotonic() - now))
     except (WebsocketDisconnected, TimeoutError):
         pass
     finally:

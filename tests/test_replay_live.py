@@ -15,11 +15,13 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from dashboard.access.tokens import create_token
 from dashboard.live.recompute import StoreState
 from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
 from dashboard.store.engine import open_store
-from dashboard.store.models import Member
+from dashboard.store.models import Event, Member
 from dashboard.store.tree import OrgTree
+from dashboard.topology.radial import TreeIndex
 from tests.conftest import LiveServer
 from tests.history_support import REPLAY_DAY, REPLAY_DAY_START, TZ, serve_replay_history
 
@@ -136,3 +138,32 @@ def test_bad_replay_request_is_an_error_frame(replay_server: LiveServer, search:
     frames = asyncio.run(run()).frames
     assert frames and frames[0]["kpi"]["replay"]["error"] == code
     assert all("events_total" not in f.get("kpi", {}) for f in frames)
+
+
+def test_replayed_frames_pulse_the_topology_within_the_scope(replay_server: LiveServer) -> None:
+    """The topology page's pulses come from the replayed events: positions in the scope's preorder (as the live
+    page maps them) of organisations that had events in the period — and a province screen's stay in its subtree."""
+    server = replay_server
+    engine = open_store(server.db_url)
+    tree = OrgTree.load(engine)
+    index = TreeIndex.build(tree)
+    province = max((n for n in tree.nodes.values() if n.level == 1), key=lambda n: int(index.end[index.pre_of(n.id)]) - index.pre_of(n.id))
+    scoped = create_token(engine, role="display", org_code=province.code, level="full")
+    start_ms = int(DAY_START.timestamp() * 1000)
+    with engine.connect() as conn:
+        active = {org for (org,) in conn.execute(select(Event.org_id).where(
+            Event.ts_ms >= start_ms, Event.ts_ms <= DAY_END_MS, Event.type != "notice")).all()}
+
+    async def run() -> tuple[ScreenClient, ScreenClient]:
+        return (await asyncio.gather(screen(server, replay_search(server.admin_token)), screen(server, replay_search(scoped))))
+
+    whole, mine = asyncio.run(run())
+    for client, top in ((whole, tree.root), (mine, province)):
+        assert top is not None
+        pulses = [f["kpi"]["topo_pulse"] for f in client.frames if "topo_pulse" in (f.get("kpi") or {})]
+        assert pulses, "a replay pulses the topology"
+        first, stop = index.pre_of(top.id), int(index.end[index.pre_of(top.id)])
+        pulsed = {int(first + o) for p in pulses for o in p["o"]}
+        assert all(first <= p < stop for p in pulsed)
+        assert {int(index.ids[p]) for p in pulsed} <= active
+        assert all(sum(p["c"]) >= len(p["o"]) for p in pulses)

@@ -11,20 +11,22 @@ from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from dashboard.access.scopes import Scope
 from dashboard.cli import main
 from dashboard.demo.seed import seed_demo
-from dashboard.live.history import HistoryState
+from dashboard.live.history import HistoryState, history_bounds
 from dashboard.live.recompute import StoreState
 from dashboard.report.figures import build_report
+from dashboard.report.jobs import ReportRequestError, check_request
+from dashboard.report.library import list_reports
 from dashboard.report.make import make_report
 from dashboard.report.period import parse_period
-from dashboard.report.schedule import ReportSchedule, due_periods, list_reports
+from dashboard.report.schedule import ReportSchedule, due_periods
 from dashboard.store.engine import open_store
 from dashboard.store.tree import OrgTree
-from layouts.i18n import fmt_count
+from layouts.i18n import fmt_count, t
 from tests.history_support import write_history
 
 pytestmark = pytest.mark.unit
@@ -217,3 +219,74 @@ def test_schedule_writes_each_due_report_once_and_lists_them_by_scope(store: tup
     assert {r.org for r in own} == {child.code} and len(own) == 4
     public = list_reports(tmp_path, tree, Scope(root.id, "public"))
     assert {r.level for r in public} == {"public"} and len(public) == 4
+
+
+def test_a_replay_reads_ahead_and_ends_where_reading_step_by_step_ends(store: tuple[str, Engine, OrgTree]) -> None:
+    """With its horizon (the replay's end), a history state reads the store a chunk at a time instead of once
+    per step, and reaches the same state as one that reads at every step."""
+    _, engine, tree = store
+    start = int(dt.datetime(2026, 11, 17, tzinfo=TZ).timestamp() * 1000)
+    end = start + 86_400_000 - 1
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().startswith("SELECT seq, event_id"):
+            reads.append(statement)
+
+    ahead = HistoryState(engine, tree, TZ, start, chunk=500, horizon_ms=end)
+    each = HistoryState(engine, tree, TZ, start, chunk=500)
+    for history in (ahead, each):
+        history.advance_to(start)
+    before_day = ahead.applied
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        steps = 0
+        for history in (ahead, each):
+            reads.clear()
+            at = start
+            while at < end:
+                at = min(end, at + 150_000)  # 600× at four steps a second
+                history.advance_to(at)
+                steps += history is ahead
+            if history is ahead:
+                ahead_reads = len(reads)
+        each_reads = len(reads)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert steps == 576 and ahead.applied == each.applied and ahead.applied - before_day > 1000
+    assert ahead_reads <= ahead.applied // 500 + 2 < each_reads == steps
+    for org_id in (tree.root_id, *tree.children[tree.root_id][:5]):
+        assert ahead.aggregator.snapshot(org_id) == each.aggregator.snapshot(org_id)
+
+
+@pytest.mark.parametrize(
+    ("org", "period", "lang", "level", "fmt", "public", "code"),
+    [
+        (None, "2026-11", "zh", "full", "pdf", False, "org"),
+        ("NO-SUCH", "2026-11", "zh", "full", "pdf", False, "org"),
+        ("<sibling>", "2026-11", "zh", "full", "pdf", False, "org"),  # outside the scope: answered like unknown
+        ("<own>", "2026-11-30..2026-11-01", "zh", "full", "pdf", False, "reversed"),
+        ("<own>", "2025-11-01..2026-11-30", "zh", "full", "pdf", False, "too_long"),
+        ("<own>", "2027-01", "zh", "full", "pdf", False, "future"),
+        ("<own>", "2026-09", "zh", "full", "pdf", False, "history"),
+        ("<own>", "november", "zh", "full", "pdf", False, "period"),
+        ("<own>", "2026-11", "fr", "full", "pdf", False, "choice"),
+        ("<own>", "2026-11", "zh", "full", "svg", False, "choice"),
+        ("<own>", "2026-11", "zh", "full", "pdf", True, "level"),
+    ],
+)
+def test_a_report_request_is_refused_with_a_code_the_page_translates(
+    store: tuple[str, Engine, OrgTree], org: str | None, period: str, lang: str, level: str, fmt: str, public: bool, code: str
+) -> None:
+    _, engine, tree = store
+    assert tree.root_id is not None
+    own, sibling = (tree.nodes[i] for i in tree.children[tree.root_id][:2])
+    chosen = {"<own>": own.code, "<sibling>": sibling.code}.get(org, org) if org else None
+    scope = Scope(own.id, "public" if public else "full")
+    with pytest.raises(ReportRequestError) as refused:
+        check_request(tree, scope, chosen, period, lang, level, fmt, TZ, NOW_MS, history_bounds(engine))
+    assert refused.value.code == code
+    assert t(f"reports.error.{code}", "zh") != f"reports.error.{code}" != t(f"reports.error.{code}", "en")
+    made = check_request(tree, scope, own.code, "2026-11", lang if code != "choice" else "zh", "public", "png", TZ, NOW_MS,
+                         history_bounds(engine))
+    assert made.name == f"{own.code}_2026-11_{made.lang}_public.png"

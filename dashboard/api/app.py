@@ -21,6 +21,7 @@ from dashboard.api.imports import router as import_router
 from dashboard.api.ingest import router as ingest_router
 from dashboard.api.openapi import document_security
 from dashboard.api.read import router as api_router
+from dashboard.api.reports import router as reports_router
 from dashboard.runtime.core import Runtime
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -42,6 +43,7 @@ def create_api(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     api.include_router(api_router)
     api.include_router(ingest_router)
     api.include_router(import_router)
+    api.include_router(reports_router)
     api.include_router(auth_router)
     document_security(api)
     api.include_router(docs_router(api.title, api.openapi_url or "/api/openapi.json"))

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Engine, func, select, text
 
 from dashboard.domain.events import StoredEvent
 from dashboard.live.aggregator import Aggregator
@@ -32,21 +32,16 @@ from dashboard.store.models import Event
 from dashboard.store.tree import OrgTree
 
 CHUNK = 20_000
+_COLUMNS = "seq, event_id, type, ts_ms, org_id, member_id, data"
+# Written out once rather than built per read: a replay reads four times a second, and building the
+# statement cost more than running it (ix_events_ts_seq serves both; migration 0006).
+_BY_TIME = text(f"SELECT {_COLUMNS} FROM events WHERE ts_ms <= :until ORDER BY ts_ms, seq LIMIT :limit")
+_BY_TIME_AFTER = text(
+    f"SELECT {_COLUMNS} FROM events WHERE ts_ms <= :until AND (ts_ms > :ts OR (ts_ms = :ts AND seq > :seq))"
+    " ORDER BY ts_ms, seq LIMIT :limit"
+)
 # Events a step hands back for the feed and notices; older ones of a long jump only count.
 RECENT_LIMIT = 4096
-
-
-TIME_INDEX = "ix_events_ts_seq"
-
-
-def ensure_time_index(engine: Engine) -> None:
-    """The index that reads events in time order (once per database; a few seconds per million events).
-
-    Created on first use rather than by a migration so that a store written before replays existed
-    gains it where it is needed; ``IF NOT EXISTS`` makes it a no-op afterwards (SQLite and PostgreSQL).
-    """
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {TIME_INDEX} ON events (ts_ms, seq)"))
 
 
 def history_bounds(engine: Engine) -> tuple[int, int] | None:
@@ -56,24 +51,29 @@ def history_bounds(engine: Engine) -> tuple[int, int] | None:
     return None if low is None else (int(low), int(high))
 
 
+def read_events_by_time(engine: Engine, after: tuple[int, int] | None, until_ms: int, chunk: int) -> list[StoredEvent]:
+    """At most ``chunk`` stored events with ``(ts_ms, seq) > after`` and ``ts_ms <= until_ms``, in time order."""
+    query = _BY_TIME if after is None else _BY_TIME_AFTER
+    params = {"until": until_ms, "limit": chunk, "ts": after[0] if after else 0, "seq": after[1] if after else 0}
+    with engine.connect() as conn:
+        rows = conn.execute(query, params).all()
+    return [
+        StoredEvent(seq, event_id, kind, ts_ms, org_id, member_id, _data(data))  # type: ignore[arg-type]
+        for seq, event_id, kind, ts_ms, org_id, member_id, data in rows
+    ]
+
+
 def iter_events_by_time(
     engine: Engine, after: tuple[int, int] | None, until_ms: int, chunk: int = CHUNK
 ) -> Iterator[list[StoredEvent]]:
     """Stored events with ``(ts_ms, seq) > after`` and ``ts_ms <= until_ms``, in time order, ``chunk`` at a time."""
-    columns = (Event.seq, Event.event_id, Event.type, Event.ts_ms, Event.org_id, Event.member_id, Event.data)
     while True:
-        query = select(*columns).where(Event.ts_ms <= until_ms)
-        if after is not None:
-            query = query.where(tuple_(Event.ts_ms, Event.seq) > tuple_(after[0], after[1]))
-        with engine.connect() as conn:
-            rows = conn.execute(query.order_by(Event.ts_ms, Event.seq).limit(chunk)).all()
-        if not rows:
+        batch = read_events_by_time(engine, after, until_ms, chunk)
+        if batch:
+            yield batch
+        if len(batch) < chunk:  # a short read is the last: no query to find out that nothing is left
             return
-        yield [
-            StoredEvent(seq, event_id, kind, ts_ms, org_id, member_id, _data(data))  # type: ignore[arg-type]
-            for seq, event_id, kind, ts_ms, org_id, member_id, data in rows
-        ]
-        after = (rows[-1][3], rows[-1][0])
+        after = (batch[-1].ts_ms, batch[-1].seq)
 
 
 @dataclass
@@ -85,15 +85,25 @@ class _HistoryClock:
 
 
 class HistoryState:
-    """An aggregator standing at an instant of the past; it only moves forward."""
+    """An aggregator standing at an instant of the past; it only moves forward.
 
-    def __init__(self, engine: Engine, tree: OrgTree, tz: dt.tzinfo, start_ms: int, chunk: int = CHUNK) -> None:
-        ensure_time_index(engine)
+    The events are read ahead ``chunk`` at a time (up to ``horizon_ms``, the last instant this state
+    will be moved to — a replay's end; None: each target in turn) and applied from memory, so a
+    replay step that moves a few minutes on costs no query: one read serves many steps, and a step
+    at 600× is one aggregator batch of what is already in memory. Events stored later with a
+    timestamp already read past are not seen by this state (the past is read once).
+    """
+
+    def __init__(self, engine: Engine, tree: OrgTree, tz: dt.tzinfo, start_ms: int, chunk: int = CHUNK,
+                 horizon_ms: int | None = None) -> None:
         self.engine = engine
         self.tree = tree
         self._chunk = chunk
+        self._horizon = horizon_ms
         self._clock = _HistoryClock(start_ms)
-        self._after: tuple[int, int] | None = None
+        self._read_after: tuple[int, int] | None = None  # the last event read
+        self._read_all_to = -1  # every event with ts_ms <= this has been read
+        self._ahead: deque[StoredEvent] = deque()  # read, not applied yet, in time order
         self.aggregator = Aggregator(tree, clock=self._clock, tz=tz)
         self.aggregator.upsert_members(read_members(engine))
         self.applied = 0
@@ -102,6 +112,25 @@ class HistoryState:
     def now_ms(self) -> int:
         return self._clock.now_ms
 
+    def _read_ahead(self, t_ms: int) -> None:
+        until = max(t_ms, self._horizon or t_ms)
+        batch = read_events_by_time(self.engine, self._read_after, until, self._chunk)
+        self._ahead.extend(batch)
+        if batch:
+            self._read_after = (batch[-1].ts_ms, batch[-1].seq)
+        if len(batch) < self._chunk:
+            self._read_all_to = until
+
+    def _due(self, t_ms: int) -> list[StoredEvent]:
+        """The next events with ts_ms <= t_ms (at most a chunk), reading when the buffer runs out."""
+        if not self._ahead and self._read_all_to < t_ms:
+            self._read_ahead(t_ms)
+        ahead = self._ahead
+        due: list[StoredEvent] = []
+        while ahead and ahead[0].ts_ms <= t_ms and len(due) < self._chunk:
+            due.append(ahead.popleft())
+        return due
+
     def advance_to(self, t_ms: int) -> list[StoredEvent]:
         """Apply every event up to ``t_ms`` (inclusive); the clock stands at ``t_ms`` afterwards.
 
@@ -109,10 +138,9 @@ class HistoryState:
         """
         self._clock.now_ms = max(self._clock.now_ms, t_ms)
         recent: deque[StoredEvent] = deque(maxlen=RECENT_LIMIT)
-        for batch in iter_events_by_time(self.engine, self._after, self._clock.now_ms, self._chunk):
+        while batch := self._due(self._clock.now_ms):
             self.aggregator.apply(batch)
             self.applied += len(batch)
             recent.extend(batch)
-            self._after = (batch[-1].ts_ms, batch[-1].seq)
         self.aggregator.tick()
         return list(recent)

@@ -121,7 +121,7 @@ class ReplaySession:
 
     def _open(self, at_ms: int) -> None:
         """(Re)build the state at ``at_ms``: history only moves forward, so a jump back starts again."""
-        self.history = HistoryState(self._engine, self._tree, self._tz, at_ms)
+        self.history = HistoryState(self._engine, self._tree, self._tz, at_ms, horizon_ms=self.request.end_ms)
         self.history.advance_to(at_ms)
         self._bus = InProcessBus()
         self.publisher = FramePublisher(

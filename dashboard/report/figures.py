@@ -82,11 +82,12 @@ def _read_activity(engine: Engine, org: OrgNode, tree: OrgTree, period: Period, 
     valued = frame["type"].isin(["study", "volunteer"])
     data = frame.loc[valued, "data"].map(lambda d: orjson.loads(d) if d else {})
     frame["value"] = 0
-    frame.loc[valued, "value"] = [
-        v if type(v) is int and v > 0 else 0
-        for v in (d.get("points" if t == "study" else "hours") if isinstance(d, dict) else None
-                  for d, t in zip(data, frame.loc[valued, "type"]))
-    ]
+    if valued.any():  # pandas refuses an empty list for an empty selection (a period without study or volunteering)
+        frame.loc[valued, "value"] = [
+            v if type(v) is int and v > 0 else 0
+            for v in (d.get("points" if t == "study" else "hours") if isinstance(d, dict) else None
+                      for d, t in zip(data, frame.loc[valued, "type"]))
+        ]
     types = frame["type"].value_counts()
     counts: dict[str, int | float | None] = {
         "events": len(frame),

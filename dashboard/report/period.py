@@ -18,7 +18,12 @@ MAX_DAYS = 366
 
 
 class PeriodError(ValueError):
-    """A period that cannot be reported; the message says why, in one line."""
+    """A period that cannot be reported; the message says why, in one line, and ``code`` names the
+    problem for a page's catalogue (``reports.error.<code>``)."""
+
+    def __init__(self, message: str, code: str = "period") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _first_of_next_month(day: dt.date) -> dt.date:
@@ -85,18 +90,19 @@ def parse_period(text: str) -> Period:
             raise
         raise PeriodError(f"period {text!r}: {exc}") from None
     if last < first:
-        raise PeriodError(f"period {text!r} is reversed: it ends before it starts")
+        raise PeriodError(f"period {text!r} is reversed: it ends before it starts", "reversed")
     if (last - first).days + 1 > MAX_DAYS:
-        raise PeriodError(f"period {text!r} is longer than {MAX_DAYS} days")
+        raise PeriodError(f"period {text!r} is longer than {MAX_DAYS} days", "too_long")
     return Period("range", first, last)
 
 
 def check_reportable(period: Period, tz: dt.tzinfo, now_ms: int, history: tuple[int, int] | None) -> None:
     """A report needs a period that has begun and that lies within the stored history."""
     if period.start_ms(tz) > now_ms:
-        raise PeriodError(f"period {period.label} is in the future")
+        raise PeriodError(f"period {period.label} is in the future", "future")
     if history is None:
-        raise PeriodError("the store holds no events yet: there is no history to report on")
+        raise PeriodError("the store holds no events yet: there is no history to report on", "history")
     earliest = dt.datetime.fromtimestamp(history[0] / 1000, tz).date()
     if period.first < earliest:
-        raise PeriodError(f"period {period.label} reaches before the history kept, which starts on {earliest.isoformat()}")
+        raise PeriodError(f"period {period.label} reaches before the history kept, which starts on {earliest.isoformat()}",
+                          "history")

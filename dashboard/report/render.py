@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -319,10 +320,15 @@ def check_output(out: Path) -> str:
     return suffix
 
 
+# pyplot's state (rcParams, the figure manager) is global: the schedule and the reports made on demand
+# draw in different threads, so one report is drawn at a time.
+_DRAWING = threading.Lock()
+
+
 def render_report(report: Report, out: Path, lang: str = "zh", regions: RegionMap | None = None) -> Path:
     """Draw ``report`` into ``out`` (.pdf or .png); nothing is left at ``out`` if anything fails."""
     suffix = check_output(out)
-    with plt.rc_context(_style()):
+    with _DRAWING, plt.rc_context(_style()):
         figures = _figures(report, lang, regions or load_regions())
         handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=suffix, dir=out.parent)
         try:

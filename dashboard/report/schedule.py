@@ -5,7 +5,7 @@ language and level.
 No state is kept: the reports due are the last finished week and month whose 08:00 has passed,
 and a report whose file exists is not made again. A restart, a missed hour or two schedulers on one
 folder therefore write each report once. Files are named ``CODE_PERIOD_LANG_LEVEL.pdf``, so the
-reports page can tell whose they are (``list_reports``).
+reports page can tell whose they are (dashboard/report/library.py).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from dashboard.access.scopes import Level, Scope
+from dashboard.access.scopes import Level
+from dashboard.report.library import report_name
 from dashboard.report.make import REPORT_ERRORS, make_report
 from dashboard.report.period import Period
 from dashboard.store.tree import OrgTree
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 SEND_AT = dt.time(8, 0)
 CHECK_EVERY_S = 60.0
-FILE_NAME = re.compile(r"^(?P<org>[^_/]+)_(?P<period>\d{4}-(?:W\d{2}|\d{2}))_(?P<lang>zh|en)_(?P<level>full|public)\.pdf$")
 
 
 def due_periods(now: dt.datetime) -> list[Period]:
@@ -44,10 +43,6 @@ def due_periods(now: dt.datetime) -> list[Period]:
         first = (first - dt.timedelta(days=1)).replace(day=1)
     month_last = first - dt.timedelta(days=1)
     return [Period("week", week_first, week_first + dt.timedelta(days=6)), Period("month", month_last.replace(day=1), month_last)]
-
-
-def report_name(org_code: str, period: Period, lang: str, level: str) -> str:
-    return f"{org_code}_{period.label}_{lang}_{level}.pdf"
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,7 @@ class ReportSchedule:
             for org in orgs:
                 for lang in self.langs:
                     for level in self.levels:
-                        out = self.folder / report_name(org, period, lang, level)
+                        out = self.folder / report_name(org, period.label, lang, level)
                         if out.exists():
                             continue
                         try:
@@ -89,27 +84,3 @@ class ReportSchedule:
             except Exception:
                 log.exception("scheduled reports failed; trying again in a minute")
             await asyncio.sleep(CHECK_EVERY_S)
-
-
-@dataclass(frozen=True)
-class ReportFile:
-    path: Path
-    org: str
-    period: str
-    lang: str
-    level: str
-
-
-def list_reports(folder: Path, tree: OrgTree, scope: Scope) -> list[ReportFile]:
-    """The scheduled reports ``scope`` may download: of organisations in its subtree, and only the
-    public ones at the public level; newest period first."""
-    found = []
-    for path in sorted(folder.glob("*.pdf")) if folder.is_dir() else ():
-        match = FILE_NAME.match(path.name)
-        org = tree.get(match["org"]) if match else None
-        if match is None or org is None or not tree.is_within(org.id, scope.org_id):
-            continue
-        if scope.public and match["level"] != "public":
-            continue
-        found.append(ReportFile(path, match["org"], match["period"], match["lang"], match["level"]))
-    return sorted(found, key=lambda r: (r.period, r.org, r.lang, r.level), reverse=True)

@@ -203,7 +203,7 @@ class Event(Base):
     member_id: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("uq_events_key_hash", "key_hash", unique=True),)
+    __table_args__ = (Index("uq_events_key_hash", "key_hash", unique=True), Index("ix_events_ts_seq", "ts_ms", "seq"))
 
 
 class Token(Base):

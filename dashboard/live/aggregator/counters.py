@@ -42,9 +42,16 @@ class RolledCounters:
         self._changed[index] = True
 
     def clear_columns(self, cols: Sequence[int]) -> None:
-        block = self.values[:, cols]
-        self._changed[np.flatnonzero(block.any(axis=1))] = True
-        self.values[:, cols] = 0
+        """Zero these columns of every row; the rows that held anything there are marked changed.
+
+        A ring's columns come as at most two runs of neighbours (it wraps once): each run is read
+        through a slice — a view — and only its non-zero rows are written, instead of copying the
+        whole block out and back (the cost of every replay step on a large tree, docs/replay.md).
+        """
+        for first, stop in _runs(cols):
+            rows = np.flatnonzero(self.values[:, first:stop].any(axis=1))
+            self._changed[rows] = True
+            self.values[rows, first:stop] = 0
 
     def reset(self, own: np.ndarray) -> None:
         """Replace every count by the roll-up of per-organisation counts ``own``."""
@@ -56,3 +63,14 @@ class RolledCounters:
         flat = (rows[:, None] * columns + cols).reshape(-1)
         counts = np.bincount(flat, minlength=(self.layout.size + 1) * columns)
         return counts.reshape(self.layout.size + 1, columns)
+
+
+def _runs(cols: Sequence[int]) -> list[tuple[int, int]]:
+    """``cols`` as half-open runs of neighbouring columns: [6, 7, 9, 8, 64] → [(6, 10), (64, 65)]."""
+    runs: list[tuple[int, int]] = []
+    for col in sorted(set(cols)):
+        if runs and runs[-1][1] == col:
+            runs[-1] = (runs[-1][0], col + 1)
+        else:
+            runs.append((col, col + 1))
+    return runs
