@@ -157,7 +157,7 @@ class Topology:
 
     def picture(self, spec: ViewSpec, public: bool, target: int | None = None) -> TopologyPicture:
         state = self.state
-        return make_picture(state.tree, state.index, self.view(spec), state.health.current(), public, target)
+        return make_picture(state.tree, state.index, self.view(spec), state.health.current(public), public, target)
 
     def code_of(self, p: int) -> str:
         return self.tree.nodes[int(self.index.ids[p])].code
