@@ -162,7 +162,7 @@ def _texts(node: object) -> list[str]:
     if isinstance(node, str):
         return [node]
     children = getattr(node, "children", None)
-    return [t for c in (children if isinstance(children, list) else [children]) if c is not None for t in _texts(c)]
+    return [text for c in (children if isinstance(children, list) else [children]) if c is not None for text in _texts(c)]
 
 
 def test_public_isolated_shares_come_from_the_shown_counts(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
