@@ -39,11 +39,11 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from dashboard.domain.events import DATA_MODELS, MEMBER_REQUIRED, EventIn, EventType, StoredEvent, TransferData
 from dashboard.live.bus import Bus
-from dashboard.store.models import Member
+from dashboard.store.models import Member, RosterEdits
 from dashboard.store.tree import OrgTree
 
 log = logging.getLogger(__name__)
@@ -486,6 +486,19 @@ class EventWriter:
             self._statements[rows] = sql
         return sql
 
+    @staticmethod
+    def _move(conn: Connection, moves: list[dict[str, int | None]]) -> None:
+        """Move members; the edits this makes to the roll are the server's own (``roster_edits.own``).
+
+        A snapshot's tail replays these transfers, so they must not make the
+        snapshot look counted over another roll (dashboard/live/aggregator/snapshot.py).
+        The counter row is locked first, so no other writer's edit lands between.
+        """
+        locked = select(RosterEdits.n).where(RosterEdits.id == 1)
+        before = conn.execute(locked.with_for_update()).scalar_one()
+        conn.execute(update(Member).where(Member.id == bindparam("member")).values(org_id=bindparam("org")), moves)
+        conn.execute(update(RosterEdits).where(RosterEdits.id == 1).values(own=RosterEdits.own + RosterEdits.n - before))
+
     def write(self, frames: Sequence[Sequence[Row]]) -> list[list[StoredEvent]]:
         """Store the rows of several frames in one transaction; per frame, the events that were new."""
         seen: set[int] = set()
@@ -510,7 +523,7 @@ class EventWriter:
             moves = [{"member": row.member_id, "org": row.moves_to} for row in todo
                      if row.moves_to is not None and row.event_id in seq_of]
             if moves:  # the roll follows completed transfers in the same transaction: store and screens agree
-                conn.execute(update(Member).where(Member.id == bindparam("member")).values(org_id=bindparam("org")), moves)
+                self._move(conn, moves)
         return [
             [row.stored(seq_of[row.event_id]) for row in rows if row.event_id in seq_of]
             for rows in fresh
