@@ -309,6 +309,10 @@ def _lifespan(runtime: Runtime):  # type: ignore[no-untyped-def]
 def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistration] = ()) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = parse_args(argv)
+    # A start allocates millions of long-lived objects (the tree, the roll's index, the live state) and no
+    # garbage worth a collection: the collector's passes over them cost more than the loading itself
+    # (docs/benchmarks.md, "Start-up"). It is back on, with those objects frozen, once the app is built.
+    gc.disable()
     try:
         sock = claim_port(settings.host, settings.port)
         if settings.redis_url:
@@ -327,6 +331,7 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
+    gc.enable()
     log.info("Lianxin serving at http://%s:%d/", settings.host, settings.port)
     config = uvicorn.Config(
         harden(app, settings),
