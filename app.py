@@ -31,6 +31,7 @@ from callbacks.context import ViewContext
 from dashboard.access.users import FIRST_ADMIN, ensure_first_admin
 from dashboard.api.app import create_api
 from dashboard.api.edge import SecurityMiddleware, SecurityPolicy, normalise_origin, origin_problem
+from dashboard.api.protocol import protocol_class
 from dashboard.api.roles import ROLES, RoleGate
 from dashboard.api.viewer import CSRF_PURPOSE
 from dashboard.demo.history import DETAIL_DAYS_AT_START, MAX_HISTORY_DAYS, default_history_days
@@ -91,6 +92,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     sec.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure even when the proxy speaks http to us")
     sec.add_argument("--ingest-rate-limit", type=float, default=2000.0, help="ingest frames a second per token and per address (default %(default)s)")
     sec.add_argument("--body-timeout", type=float, default=30.0, help="answer 408 to a request body stalled this many seconds (default %(default)s)")
+    sec.add_argument("--header-timeout", type=float, default=10.0,
+                     help="close a connection whose request head is not complete this many seconds after it began (default %(default)s)")
     sec.add_argument("--ws-idle-timeout", type=float, default=300.0, help="close websockets silent this many seconds (default %(default)s)")
     a = p.parse_args(argv)
     if a.rate <= 0:
@@ -101,8 +104,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         p.error(f"--history-days must be between 0 and {MAX_HISTORY_DAYS}")
     if a.role != "all" and not a.redis_url:
         p.error(f"--role {a.role} needs --redis-url: roles are parts of a cluster (docs/scale.md)")
-    if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0 or a.body_timeout <= 0:
-        p.error("--ingest-rate-limit, --ws-idle-timeout and --body-timeout must be greater than 0")
+    if a.ingest_rate_limit <= 0 or a.ws_idle_timeout <= 0 or a.body_timeout <= 0 or a.header_timeout <= 0:
+        p.error("--ingest-rate-limit, --ws-idle-timeout, --body-timeout and --header-timeout must be greater than 0")
     return Settings(
         database_url=a.database_url,
         host=a.host,
@@ -123,6 +126,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         ingest_frames_per_s=a.ingest_rate_limit,
         ws_idle_timeout_s=a.ws_idle_timeout,
         body_timeout_s=a.body_timeout,
+        header_timeout_s=a.header_timeout,
         ws_compression=not a.no_ws_compression,
         redis_url=a.redis_url,
         role=a.role,
@@ -329,6 +333,10 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     workers = parse_workers(sys.argv[1:] if argv is None else argv)
     if workers != 1:
         return supervise(settings, workers, sys.argv[1:] if argv is None else argv)
+    # A start allocates millions of long-lived objects (the tree, the roll's index, the live state) and no
+    # garbage worth a collection: the collector's passes over them cost more than the loading itself
+    # (docs/benchmarks.md, "Start-up"). It is back on, with those objects frozen, once the app is built.
+    gc.disable()
     try:
         sock = claim_port(settings.host, settings.port, shared=shares_port())
         if settings.redis_url:
@@ -347,10 +355,12 @@ def main(argv: Sequence[str] | None = None, extra_views: Sequence[ViewRegistrati
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
+    gc.enable()
     log.info("Lianxin serving at http://%s:%d/", settings.host, settings.port)
     served = harden(app, settings)
     config = uvicorn.Config(
         served if settings.role == "all" else RoleGate(served, settings.role),
+        http=protocol_class(settings.header_timeout_s),
         log_level="warning",
         ws_max_size=4 * 1024 * 1024,
         ws_per_message_deflate=settings.ws_compression,

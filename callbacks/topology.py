@@ -10,6 +10,8 @@ the figure is sent again; live pulses and health colours arrive in frames
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import dash
@@ -67,11 +69,12 @@ def drawn_text(pic: TopologyPicture, lang: str) -> str:
 # --- the analysis beside the graph ------------------------------------------------------------------
 
 
-def analysis_boxes(topology: Topology, scope: int, lang: str) -> list[Any]:
+def analysis_boxes(topology: Topology, scope: int, lang: str, public: bool) -> list[Any]:
+    """The ranked boxes; at the public level an isolated branch's share active is the public health's (from shown counts)."""
     report = topology.report
     stop = int(topology.index.end[scope])
 
-    def rows(entries: list[tuple[int, float]], text: str, as_percent: bool) -> list[RankedOrg]:
+    def rows(entries: Sequence[tuple[int, float | None]], text: str, as_percent: bool) -> list[RankedOrg]:
         return [
             RankedOrg(topology.code_of(p), topology.name_of(p),
                       text.format(p=fmt_percent(v), n=fmt_count(v, lang)) if as_percent else text.format(n=fmt_count(v, lang)))
@@ -81,21 +84,25 @@ def analysis_boxes(topology: Topology, scope: int, lang: str) -> list[Any]:
     if report is None:
         return [ranked_box(t(f"topo.{k}", lang), None, f"topology-{k}", lang) for k in ("isolated", "bridges", "connected")]
     links = report.links
+    isolated: list[tuple[int, float | None]] = list(report.isolated.within(scope, stop, RANKED_ROWS))
+    if public:
+        shares = topology.health.current(public=True).active_share
+        isolated = [(p, share if math.isfinite(share := float(shares[p])) else None) for p, _ in isolated]
     stats = t("topo.stats", lang).format(linked=fmt_count(links.linked_orgs, lang), components=fmt_count(links.components, lang))
     return [
-        ranked_box(t("topo.isolated", lang), rows(report.isolated.within(scope, stop, RANKED_ROWS), t("topo.isolated.value", lang), True), "topology-isolated", lang),
+        ranked_box(t("topo.isolated", lang), rows(isolated, t("topo.isolated.value", lang), True), "topology-isolated", lang),
         ranked_box(t("topo.bridges", lang), rows(links.bridges.within(scope, stop, RANKED_ROWS), t("topo.bridges.value", lang), False), "topology-bridges", lang),
         ranked_box(t("topo.connected", lang), rows(links.connected.within(scope, stop, RANKED_ROWS), t("topo.connected.value", lang), False), "topology-connected", lang),
         html.Div(stats, className="topo-stats", id="topology-stats"),
     ]
 
 
-def side_panel(topology: Topology, pic: TopologyPicture, scope: int, lang: str) -> list[Any]:
+def side_panel(topology: Topology, pic: TopologyPicture, scope: int, lang: str, public: bool) -> list[Any]:
     detail = detail_card(pic, pic.target if pic.target >= 0 else 0, lang)
     return [
         html.Div(detail, className="topo-box topo-detail", id="topology-detail"),
         html.Div(t("topo.hint", lang), className="topo-hint"),
-        html.Div(analysis_boxes(topology, scope, lang), id="topology-analysis"),
+        html.Div(analysis_boxes(topology, scope, lang, public), id="topology-analysis"),
     ]
 
 
@@ -123,7 +130,7 @@ def topology_view_page(view: ViewContext, lang: str, org: str | None, query: dic
         lang,
         page_ticket(view, scope, query),
         spec_data(topology, spec, None),
-        side_panel(topology, pic, top, lang),
+        side_panel(topology, pic, top, lang, scope.public),
         topology.problems,
         path_to(topology, top, top),
         drawn_text(pic, lang),
@@ -242,8 +249,8 @@ def register(view: ViewContext) -> None:
         known = page_scope_of(meta)
         if known is None:
             return no_update
-        _, scope, lang = known
-        return analysis_boxes(topology, scope, lang)
+        scope, top, lang = known
+        return analysis_boxes(topology, top, lang, scope.public)
 
 
 def _matches(topology: Topology, found: list[int], lang: str) -> Any:

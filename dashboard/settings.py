@@ -36,6 +36,7 @@ class Settings:
     ingest_frames_per_s: float = 2000.0
     ws_idle_timeout_s: float = 300.0
     body_timeout_s: float = 30.0
+    header_timeout_s: float = 10.0  # a request head not complete within this is closed (dashboard/api/protocol.py)
     # permessage-deflate on websockets: ~2.7× fewer bytes to tablets on slow links, for ~40 % more
     # server CPU per screen (measured in docs/benchmarks.md, "Live screens").
     ws_compression: bool = True

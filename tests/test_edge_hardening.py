@@ -27,7 +27,7 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     srv = LiveServer(tmp_path_factory.mktemp("edge7") / "lianxin.db", demo_members=300,
-                     extra_args=["--no-simulate", "--body-timeout", "2"]).start()
+                     extra_args=["--no-simulate", "--body-timeout", "2", "--header-timeout", "2"]).start()
     yield srv
     srv.stop()
 
@@ -93,6 +93,49 @@ def test_an_abandoned_body_is_one_log_line_and_a_stalled_one_is_408(server: Live
     assert tracebacks(server) == before and len(new) <= 6, new
     answer = raw(server, head, close=False)  # stalls: the server answers 408 after --body-timeout (2 s)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+
+
+def until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (the socket's own timeout bounds the wait)."""
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_slow_request_head_is_closed_and_others_are_still_served(server: LiveServer) -> None:
+    """--header-timeout 2: half a request line, a head trickled a byte at a time, or nothing at all is cut off."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as half, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=60) as silent:
+        half.sendall(b"GET /api/hea")
+        assert httpx.get(f"{server.url}/api/health", timeout=30).status_code == 200, "others are served meanwhile"
+        assert until_closed(half).startswith(b"HTTP/1.1 408"), "a head begun and not finished: 408, then closed"
+        assert until_closed(silent) == b"", "nothing sent: closed without a word"
+    head = f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Pad: {'a' * 200}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as trickle:
+        sent = 0
+        try:
+            for byte in head:  # a byte every 0.1 s: data keeps arriving, the head is still never complete in time
+                trickle.sendall(bytes([byte]))
+                sent += 1
+                time.sleep(0.1)
+        except OSError:
+            pass  # closed by the server while sending: what is checked below
+        assert sent < len(head) or until_closed(trickle).startswith(b"HTTP/1.1 408")
+        assert not until_closed(trickle).startswith(b"HTTP/1.1 200")
+
+
+def test_kept_alive_connections_serve_many_requests_and_idle_out_without_a_408(server: LiveServer) -> None:
+    """The head timer runs only while a head is arriving: between requests uvicorn's keep-alive timeout governs."""
+    request = f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        for _ in range(3):
+            sock.sendall(request)
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                answer += sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        assert until_closed(sock) == b"", "closed idle (keep-alive timeout), no 408 for a head never begun"
 
 
 def test_the_openapi_document_has_its_security_and_every_status(server: LiveServer) -> None:

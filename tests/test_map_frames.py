@@ -10,7 +10,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from dashboard.access.scopes import Scope
+from dashboard.access.scopes import Scope, mask_snapshot
 from dashboard.demo.seed import seed_demo
 from dashboard.domain.events import StoredEvent
 from dashboard.live.aggregator import Aggregator
@@ -228,7 +228,17 @@ def test_public_figures_hide_small_counts() -> None:
     few = Totals(members=3, events_today=9, study_points=4, branches=1, three_meetings_branches=1, dues_paid=2)
     assert few.kpis(public=True) == [None] * len(MAP_KPIS)
     assert few.kpis(public=False) == [3.0, 3, 4, 1.0, 0.667]
-    assert Totals().kpis(public=True) == [None, 0, 0, None, None]
+    assert Totals().kpis(public=True) == [None] * len(MAP_KPIS), "zero is hidden too"
+
+
+def test_public_figures_follow_the_one_masking_rule() -> None:
+    """Members through public_count; the dues rate from the shown counts (the snapshot's rule), never the raw ones."""
+    unit = Totals(members=8, events_today=12, study_points=40, branches=2, three_meetings_branches=1, dues_paid=1)
+    assert unit.kpis(public=False)[4] == 0.125, "1 of 8: a raw share gives both counts back"
+    assert unit.kpis(public=True) == [1.2, 10, 40, 0.5, None]
+    region = Totals(members=632, events_today=100, study_points=5, branches=9, three_meetings_branches=3, dues_paid=149)
+    snapshot = mask_snapshot({"members": 632, "dues_paid": 149, "dues_rate": 0.2358}, Scope(1, "public"))
+    assert region.kpis(public=True) == [0.159, 630, 5, 0.333, snapshot["dues_rate"]] == [0.159, 630, 5, 0.333, 0.24]
 
 
 def test_after_a_reload_the_sections_read_the_new_state(live: Live) -> None:

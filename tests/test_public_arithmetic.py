@@ -8,17 +8,31 @@ propagates every sum the exact figures obey (parts of a total, a parent at
 least the sum of its children) until nothing moves. A hidden count must keep
 more than one possible value; and the true value must stay inside what was
 derived, which checks the attacker's reasoning itself.
+
+The frames a public screen receives (the units rows, the map's regions, the
+topology's health colours), captured on the wire, must say nothing beyond
+those attacked replies: each figure is the public snapshot's own or computed
+from its shown counts alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
-from dashboard.access.scopes import PEOPLE_KEYS, PUBLIC_MIN_COUNT, PUBLIC_ROUNDING, Scope, mask_snapshot, public_count
+from dashboard.access.scopes import PEOPLE_KEYS, PUBLIC_MIN_COUNT, PUBLIC_ROUNDING, Scope, mask_snapshot, public_count, shown_share
+from dashboard.live.screen_client import ScreenClient, find_ticket, page_layout, stream_callback_id
+from dashboard.map.view import MAP_KPIS
+from dashboard.store.engine import open_store
+from dashboard.store.tree import OrgTree
+from dashboard.topology.health import compute_health, unpack_levels
+from dashboard.topology.radial import TreeIndex
+from dashboard.wall.units import UNIT_FIELDS
 from tests.conftest import LiveServer
 
 Var = tuple[str, str]  # (organisation code, flattened key)
@@ -27,7 +41,8 @@ SAMPLE = 150
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    srv = LiveServer(tmp_path_factory.mktemp("arith") / "lianxin.db", demo_members=1500).start()
+    # A week of history: dues, activity and meetings to mask, not only zeros.
+    srv = LiveServer(tmp_path_factory.mktemp("arith") / "lianxin.db", demo_members=1500, history_days=7).start()
     yield srv
     srv.stop()
 
@@ -124,3 +139,84 @@ def test_no_hidden_count_can_be_derived_from_public_replies(server: LiveServer) 
         assert lo <= exact[code][key] <= hi, f"the attack's own reasoning is wrong at {code} {key}"
     recovered = [(var, lo) for var, (lo, hi) in hidden if lo == hi]
     assert recovered == [], f"{len(recovered)} of {len(hidden)} hidden counts derived, e.g. {recovered[:5]}"
+
+
+def public_frame(server: LiveServer, org: str) -> dict[str, Any]:
+    """The first (full) frame an anonymous public screen of ``org`` receives, as sent."""
+
+    async def run() -> dict[str, Any]:
+        ticket = find_ticket(await page_layout(server.url, "/", f"?org={org}"))
+        screen = ScreenClient(server.url, ticket, await stream_callback_id(server.url))
+        for _ in range(20):  # until the first frame is in (each run is bounded)
+            if (await screen.run(1.0)).frames:
+                return screen.frames[0]["kpi"]
+        raise AssertionError("no frame within 20 s")
+
+    return asyncio.run(run())
+
+
+def public_snapshots(server: LiveServer, codes: list[str]) -> dict[str, dict[str, Any]]:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        return {code: client.get("/api/snapshot", params={"org": code}).json() for code in codes}
+
+
+def test_public_unit_rows_are_the_public_snapshots_figures(server: LiveServer) -> None:
+    """The units section (wall spotlight, tablet cards) shows each unit's public snapshot, dues rate included."""
+    root = OrgTree.load(open_store(server.db_url))
+    top = root.nodes[root.root_id].code
+    rows = public_frame(server, top)["units"]
+    shown = public_snapshots(server, list(rows))
+    assert len(rows) >= 10
+    for code, row in rows.items():
+        snap, values = shown[code], dict(zip(UNIT_FIELDS, row))
+        assert values["members"] == snap["members"] and values["active_today"] == snap["active_today"], code
+        assert values["transfers_overdue"] == snap["transfers"]["overdue"], code
+        assert values["dues_rate"] == snap["dues_rate"] == shown_share(snap["dues_paid"], snap["members"]), code
+    assert any(v is not None for row in rows.values() for v in (dict(zip(UNIT_FIELDS, row))["dues_rate"],)), "some rate shown"
+
+
+def test_public_map_regions_come_from_the_shown_counts(server: LiveServer) -> None:
+    """Each region of the national map is one provincial committee: its figures are that committee's public ones."""
+    tree = OrgTree.load(open_store(server.db_url))
+    regions = public_frame(server, tree.nodes[tree.root_id].code)["map_regions"]
+    provinces = {tree.nodes[c].region_code: tree.nodes[c].code for c in tree.children[tree.root_id] if tree.nodes[c].region_code}
+    shown = public_snapshots(server, [provinces[r] for r in regions])
+    assert len(regions) >= 10
+    for region, values in regions.items():
+        snap, kpis = shown[provinces[region]], dict(zip(MAP_KPIS, values))
+        if snap["members"] is None:
+            assert values == [None] * len(MAP_KPIS), region
+            continue
+        assert kpis["members"] == snap["members"], region
+        assert kpis["dues_rate"] == snap["dues_rate"], region
+        assert kpis["activity"] == round(snap["events_today"] / snap["members"], 3), region
+
+
+def test_public_topology_colours_come_from_the_shown_counts(server: LiveServer) -> None:
+    """The health levels a public screen of a province receives are those the public snapshots alone give."""
+    tree = OrgTree.load(open_store(server.db_url))
+    index = TreeIndex.build(tree)
+    province = max(tree.children[tree.root_id], key=lambda c: sum(1 for _ in tree.walk(c)))
+    inside = list(tree.walk(province))
+    health = public_frame(server, tree.nodes[province].code)["topo_health"]
+    shown = public_snapshots(server, [tree.nodes[i].code for i in [tree.root_id, *inside]])
+
+    def column(get: Any) -> np.ndarray:
+        return np.array([get(shown[tree.nodes[i].code]) or 0 for i in [tree.root_id, *inside]], dtype=np.int64)
+
+    table = {
+        "org_id": np.array([tree.root_id, *inside], dtype=np.int64),
+        "members": column(lambda s: s["members"]),
+        "branches": column(lambda s: s["branches"]),
+        "three_meetings_branches": column(lambda s: s["meetings"]["three_meetings_branches"]),
+        "dues_paid": column(lambda s: s["dues_paid"]),
+        "active_today": column(lambda s: s["active_today"]),
+        "few_members": column(lambda s: s["rule_breaks"]["few_members"]),
+        "no_secretary": column(lambda s: s["rule_breaks"]["no_secretary"]),
+        "no_meeting": column(lambda s: s["rule_breaks"]["no_meeting"]),
+        "transfers_overdue": column(lambda s: s["transfers"]["overdue"]),
+    }
+    expected = compute_health(index, table, 0.0, public=True)
+    start = int(index.pre_of(province))
+    assert health["n"] == len(inside) >= 10
+    assert unpack_levels(health["b"], health["n"]).tolist() == expected.level[start : start + len(inside)].tolist()

@@ -10,6 +10,8 @@ import zlib
 import pytest
 from sqlalchemy import insert, update
 
+from dashboard.demo.seed import seed_demo
+from dashboard.ingest.ingestor import EventWriter
 from dashboard.live.aggregator import SHANGHAI, Aggregator
 from dashboard.live.aggregator.codec import StateError
 from dashboard.live.aggregator.snapshot import (
@@ -21,6 +23,7 @@ from dashboard.live.aggregator.snapshot import (
     save_snapshot,
     snapshot_key,
 )
+from dashboard.store.engine import open_store
 from dashboard.store.models import LiveSnapshot, Member
 from dashboard.store.tree import OrgTree
 from tests.test_aggregator import Clock, Stream, assert_matches_store, kpis, local, make_store, store_and_apply
@@ -79,6 +82,38 @@ def test_a_snapshot_of_another_roll_is_not_used(tmp_path) -> None:
     assert_matches_store(engine, restored.aggregator, tree, clock.now)
 
 
+@pytest.mark.parametrize("edit", ["UPDATE members SET stage = 'probationary' WHERE id = (SELECT min(id) FROM members WHERE stage = 'full')",
+                                  "UPDATE members SET org_id = 5 WHERE id = (SELECT min(id) FROM members WHERE org_id = 4)",
+                                  "UPDATE members SET post = 'secretary' WHERE id = (SELECT max(id) FROM members WHERE post IS NULL)"])
+def test_a_snapshot_of_an_edited_roll_is_not_used(tmp_path, edit: str) -> None:
+    """A member's counted field edited behind the server's back (plain SQL, same roll size): a full rebuild, equal to the store."""
+    engine, tree = make_store(tmp_path)
+    clock = Clock(local(2026, 3, 10, 10))
+    live = Aggregator.rebuild(engine, tree, clock=clock)
+    store_and_apply(engine, live, Stream(random.Random(2)).batch(500, int(clock.now * 1000)))
+    save_snapshot(engine, live, KEY, fingerprint(engine, tree))
+    assert restore_or_rebuild(engine, tree, KEY, clock=clock).from_snapshot, "usable before the edit"
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql(edit).rowcount == 1
+    restored = restore_or_rebuild(engine, tree, KEY, clock=clock)
+    assert not restored.from_snapshot and "another tree, roll or code" in restored.reason
+    assert_matches_store(engine, restored.aggregator, tree, clock.now)
+    assert_same_state(restored.aggregator, Aggregator.rebuild(engine, tree, clock=clock), tree)
+
+
+def test_the_servers_own_transfer_moves_keep_the_snapshot_usable(tmp_path) -> None:
+    """A completed transfer moves the member in the same transaction as its event: replayed after the snapshot, not an edit."""
+    engine, tree = make_store(tmp_path)
+    before = fingerprint(engine, tree)
+    with engine.begin() as conn:
+        member, org = conn.exec_driver_sql("SELECT id, org_id FROM members ORDER BY id LIMIT 1").one()
+        EventWriter._move(conn, [{"member": member, "org": 5 if org != 5 else 4}])
+    assert fingerprint(engine, tree) == before
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE members SET org_id = ? WHERE id = ?", (org, member))
+    assert fingerprint(engine, tree) != before, "the same move by anyone else is an edit"
+
+
 def test_an_altered_or_foreign_snapshot_is_not_loaded(tmp_path) -> None:
     engine, tree = make_store(tmp_path)
     clock = Clock(local(2026, 3, 10, 10))
@@ -133,3 +168,21 @@ def test_the_writer_snapshots_when_events_came_keeps_the_newest_and_writes_at_cl
     assert writer.saved_seq == live.last_seq
     restored = restore_or_rebuild(engine, tree, KEY, clock=clock)
     assert restored.from_snapshot and restored.replayed == 0
+
+
+@pytest.mark.services
+def test_the_roster_edit_counter_on_postgresql(postgres_url: str) -> None:
+    """The same triggers on PostgreSQL (statement-level): an edit moves the fingerprint, the server's own move does not."""
+    engine = open_store(postgres_url)
+    seed_demo(engine, members=300, seed=3)
+    tree = OrgTree.load(engine)
+    before = fingerprint(engine, tree)
+    with engine.begin() as conn:
+        member, org = conn.exec_driver_sql("SELECT id, org_id FROM members ORDER BY id LIMIT 1").one()
+        other = conn.exec_driver_sql("SELECT min(org_id) FROM members WHERE org_id <> %s", (org,)).scalar_one()
+        EventWriter._move(conn, [{"member": member, "org": other}])
+    assert fingerprint(engine, tree) == before
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE members SET stage = 'probationary' WHERE id = %s", (member,))
+    assert fingerprint(engine, tree) != before
+    engine.dispose()

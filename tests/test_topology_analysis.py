@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import time
 from pathlib import Path
 
 import networkx as nx
@@ -200,3 +201,22 @@ def test_a_reloaded_tree_replaces_everything_derived_from_the_old_one(seeded: Pa
     assert topology.find("NEW-1", 0) == [topology.index.pre_of(leaf + 1000)]
     assert topology.view(topology.default_spec(reloaded.root_id)) is not old_view
     assert topology.analyse().links.linked.shape == (len(tree) + 1,)
+
+
+def test_a_deferred_start_analyses_only_once_begun(seeded: Path, tmp_path: Path) -> None:
+    """A server starts the topology deferred (the analysis would only slow its start), and begins it once serving."""
+    path = _copy(seeded, tmp_path / "deferred.db")
+    engine = open_store(f"sqlite:///{path}")
+    tree = OrgTree.load(engine)
+    topology = Topology.start(engine, tree, Aggregator(tree), deferred=True)
+    try:
+        assert topology.report is None and topology._thread.is_alive()
+        topology.begin()
+        deadline = time.monotonic() + 60
+        while topology.report is None:
+            assert time.monotonic() < deadline, "the analysis did not run once begun"
+            time.sleep(0.05)
+        assert topology.report.links.linked_orgs > 0
+    finally:
+        topology.close()
+    assert not topology._thread.is_alive()

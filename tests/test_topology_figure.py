@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dashboard.access.scopes import public_count
 from dashboard.live.aggregator import Aggregator
-from dashboard.topology.health import compute_health
+from dashboard.topology.health import compute_health, public_table
 from dashboard.topology.links import CrossLinks, MemberGroupLink
 from dashboard.topology.lod import Detail, ViewSpec
 from dashboard.topology.picture import make_picture
@@ -32,7 +33,7 @@ def _picture(public: bool = True, target: int | None = None, busy: bool = False)
     if busy:  # members active today and branches without a meeting
         table["active_today"] = table["members"] // 2
         table["no_meeting"] = np.arange(len(table["org_id"])) % 3
-    health = compute_health(index, table, now=0.0)
+    health = compute_health(index, public_table(table) if public else table, now=0.0, public=public)  # as HealthBoard.current(public)
     return make_picture(tree, index, view, health, public, target)
 
 
@@ -84,13 +85,13 @@ def test_svg_paths_name_every_control_point() -> None:
 def test_the_public_level_hides_small_member_counts() -> None:
     public, full = _picture(public=True), _picture(public=False)
     assert any(0 < m < 5 for m in full.members)
-    assert [None if 0 < m < 5 else m for m in full.members] == public.members
+    assert [public_count(m) for m in full.members] == public.members, "the one masking rule: <5 (0 too) hidden, others to tens"
     hover = next(t for t in topology_graph_figure(public, "zh")["data"] if t["name"] == "nodes")["text"]
     assert any("党员 <5" in text for text in hover)
 
 
 def test_the_card_and_hover_show_real_figures_not_indices() -> None:
-    pic = _picture(busy=True)
+    pic = _picture(public=False, busy=True)  # the full level: figures to the unit, as a signed-in leader sees them
     i = next(k for k in range(pic.size) if pic.active_share[k] is not None and pic.alerts[k] > 0)
     cells = [c.children for c in detail_card(pic, i, "zh")[2].children]  # dt, dd, dt, dd, …
     rows = dict(zip(cells[::2], cells[1::2], strict=True))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from callbacks.topology import RANKED_ROWS, analysis_boxes
 from dashboard.access.scopes import Scope
 from dashboard.demo.seed import seed_demo
 from dashboard.domain.events import StoredEvent
@@ -16,8 +17,9 @@ from dashboard.live.aggregator import SHANGHAI, Aggregator
 from dashboard.store.engine import open_store
 from dashboard.store.tree import OrgTree
 from dashboard.topology.frames import HealthSection, PulseSection
-from dashboard.topology.health import UNKNOWN, compute_health, health_word, pack_levels, unpack_levels
+from dashboard.topology.health import UNKNOWN, compute_health, health_word, pack_levels, public_table, unpack_levels
 from dashboard.topology.service import Topology
+from layouts.i18n import fmt_percent, t
 
 NOW = dt.datetime(2026, 3, 18, 10, 30, tzinfo=SHANGHAI).timestamp()
 
@@ -105,10 +107,32 @@ def test_health_section_sends_the_scope_and_only_the_scope(live: tuple[Topology,
     province = tree.children[tree.root_id][3]
     start = topology.index.pre_of(province)
     value = section.compute(Scope(province, "public"), set(), ())
-    health = topology.health.current()
+    health = topology.health.current(public=True)
     assert value["n"] == int(topology.index.end[start]) - start == sum(1 for _ in tree.walk(province))
     assert unpack_levels(value["b"], value["n"]).tolist() == health.level[start : topology.index.end[start]].tolist()
     assert section.compute(Scope(province, "public"), set(), ()) == value
+    full = section.compute(Scope(province, "full"), set(), ())
+    assert unpack_levels(full["b"], full["n"]).tolist() == topology.health.current().level[start : topology.index.end[start]].tolist()
+
+
+def test_public_health_is_computed_from_the_shown_counts_only(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
+    """Two tables that the public level shows alike give the same public health, to the last colour."""
+    topology, aggregator, _ = live
+    table = aggregator.table()
+    public = compute_health(topology.index, public_table(table), NOW, public=True)
+    nudged = {k: v.copy() for k, v in table.items()}
+    small = (table["members"] >= 6) & (table["members"] <= 13)  # 6 → 7 and 13 → 14 round alike (10)
+    assert small.any(), "the sample has organisations of 6 to 13 members"
+    nudged["members"][small] += 1
+    nudged["active_today"] = np.where(nudged["active_today"] < 4, nudged["active_today"] ^ 1, nudged["active_today"])
+    again = compute_health(topology.index, public_table(nudged), NOW, public=True)
+    assert np.array_equal(public.level, again.level) and np.array_equal(public.members, again.members)
+    assert np.array_equal(public.active_share, again.active_share, equal_nan=True)
+    assert set(np.unique(public.members).tolist()) <= {0} | set(range(10, 10**7, 10))
+    hidden_active = public_table(table)["active_today"] == 0
+    assert np.isnan(public.active_share[topology.index.pre(table["org_id"][hidden_active])]).all(), "hidden, not 0 %"
+    full = compute_health(topology.index, table, NOW)
+    assert not np.array_equal(full.members, public.members), "the full level's counts are the raw ones"
 
 
 def test_pulses_name_active_organisations_within_the_scope(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
@@ -132,3 +156,23 @@ def test_pulses_name_active_organisations_within_the_scope(live: tuple[Topology,
     assert section.compute(Scope(province, "full"), set(), ()) is None
     elsewhere = [ev for ev in events if not tree.is_within(ev.org_id, province)][:5]
     assert section.compute(Scope(province, "full"), set(), elsewhere) is None
+
+
+def _texts(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    children = getattr(node, "children", None)
+    return [text for c in (children if isinstance(children, list) else [children]) if c is not None for text in _texts(c)]
+
+
+def test_public_isolated_shares_come_from_the_shown_counts(live: tuple[Topology, Aggregator, list[StoredEvent]]) -> None:
+    topology = live[0]
+    """At the public level an isolated branch's "active today" is the public health's share, never the raw one."""
+    report = topology.analyse()
+    root = topology.scope_pre(topology.tree.root_id)
+    ranked = report.isolated.within(root, int(topology.index.end[root]), RANKED_ROWS)
+    assert ranked, "some branch is isolated"
+    public = topology.health.current(public=True).active_share
+    expected = {t("topo.isolated.value", "en").format(p=fmt_percent(None if np.isnan(public[p]) else float(public[p]))) for p, _ in ranked}
+    shown = {text for text in _texts(analysis_boxes(topology, root, "en", True)[0]) if text.endswith("active today")}
+    assert shown and shown <= expected

@@ -59,7 +59,7 @@ def test_rankings_name_only_organisations_of_the_scope(topology: Topology) -> No
     for province in tree.children[tree.root_id]:
         start = index.pre_of(province)
         codes = {tree.nodes[i].code for i in tree.walk(province)}
-        boxes = analysis_boxes(topology, start, "zh")
+        boxes = analysis_boxes(topology, start, "zh", False)
         shown = [
             button.id["code"]
             for box in boxes[:3]
@@ -70,3 +70,4 @@ def test_rankings_name_only_organisations_of_the_scope(topology: Topology) -> No
         assert set(shown) <= codes
         listed += len(shown)
     assert listed > 0, "some province has something to rank"
+

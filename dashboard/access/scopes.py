@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import orjson
 
 Level = Literal["full", "public"]
@@ -97,6 +98,20 @@ def public_count(value: int) -> int | None:
     """
     if value < PUBLIC_MIN_COUNT:
         return None
+    return _rounded(value)
+
+
+def public_counts(values: np.ndarray) -> np.ndarray:
+    """``public_count`` of every element of an int array, 0 where hidden (zero is hidden too, so 0 means only "hidden").
+
+    For the views that colour thousands of organisations at once (the
+    topology's health): the same rule as ``public_count``, on a whole column.
+    """
+    return np.where(values < PUBLIC_MIN_COUNT, 0, _rounded(values))
+
+
+def _rounded(value: Any) -> Any:
+    """To the nearest PUBLIC_ROUNDING, halves up: for an int or a whole int array alike."""
     return (value + PUBLIC_ROUNDING // 2) // PUBLIC_ROUNDING * PUBLIC_ROUNDING
 
 
@@ -123,7 +138,24 @@ def mask_snapshot(snapshot: dict[str, Any], scope: Scope) -> dict[str, Any]:
     if not scope.public:
         return snapshot
     masked = {k: mask_counts(v, scope) if k in PEOPLE_KEYS else v for k, v in snapshot.items()}
-    if "dues_rate" in snapshot:  # a share of people: from the shown counts, or it would give back the hidden ones
-        paid, members = masked.get("dues_paid"), masked.get("members")
-        masked["dues_rate"] = round(paid / members, 2) if isinstance(paid, int) and isinstance(members, int) and members else None
+    if "dues_rate" in snapshot:
+        masked["dues_rate"] = shown_share(masked.get("dues_paid"), masked.get("members"))
     return masked
+
+
+def shown_share(part: int | None, whole: int | None) -> float | None:
+    """A share of people from two counts as the public level shows them (``public_count``), two decimals.
+
+    A share from the raw counts would give the hidden ones back (1 of 8 is
+    0.125, and no other pair of small counts is), so every public share of
+    people is taken from the shown counts; None when either is hidden or the
+    whole is zero.
+    """
+    if not isinstance(part, int) or not isinstance(whole, int) or not whole:
+        return None
+    return round(part / whole, 2)
+
+
+def public_share(part: int, whole: int) -> float | None:
+    """``shown_share`` of two raw counts: each through ``public_count`` first."""
+    return shown_share(public_count(part), public_count(whole))

@@ -27,7 +27,8 @@
   400 (415 without ``application/json``), a Dash websocket message that is not
   a JSON object closes the socket (1007) — before Dash would raise on them; a
   body stalled for ``body_timeout_s`` is 408; a client that leaves before its
-  body is read is one log line.
+  body is read is one log line. (A slow request *head* never reaches the
+  middleware: dashboard/api/protocol.py times it out.)
 - **No stack traces.** An exception that escapes the app is logged and
   answered with a plain 500.
 """

@@ -39,11 +39,12 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from dashboard.domain.events import DATA_MODELS, MEMBER_REQUIRED, EventIn, EventType, StoredEvent, TransferData
 from dashboard.live.bus import Bus
-from dashboard.store.models import Member
+from dashboard.store.bulk import fetch_rows
+from dashboard.store.models import Member, RosterEdits
 from dashboard.store.tree import OrgTree
 
 log = logging.getLogger(__name__)
@@ -192,26 +193,36 @@ class MemberIndex:
 
     def __init__(self, codes_and_ids: Sequence[tuple[str, int]], org_of: Mapping[int, int] | None = None) -> None:
         org_of = org_of or {}
-        top = max(org_of, default=-1)
-        # The roll's member id → organisation id (-1: not known); 4 bytes a member.
-        self._org_of = np.full(top + 1, -1, dtype=np.int64)
-        if org_of:
-            self._org_of[np.fromiter(org_of.keys(), dtype=np.int64)] = np.fromiter(org_of.values(), dtype=np.int64)
-        hashes = np.fromiter((hash(code) for code, _ in codes_and_ids), dtype=np.int64, count=len(codes_and_ids))
-        ids = np.fromiter((i for _, i in codes_and_ids), dtype=np.int64, count=len(codes_and_ids))
+        self._build(
+            [code for code, _ in codes_and_ids],
+            np.fromiter((i for _, i in codes_and_ids), dtype=np.int64, count=len(codes_and_ids)),
+            np.fromiter(org_of.keys(), dtype=np.int64, count=len(org_of)),
+            np.fromiter(org_of.values(), dtype=np.int64, count=len(org_of)),
+        )
+
+    def _build(self, codes: Sequence[str], ids: np.ndarray, placed: np.ndarray, orgs: np.ndarray) -> None:
+        """Index ``codes`` (with their ``ids``); the members ``placed`` are in ``orgs``."""
+        # The roll's member id → organisation id (-1: not known); 8 bytes a member.
+        self._org_of = np.full(int(placed.max()) + 1 if len(placed) else 0, -1, dtype=np.int64)
+        self._org_of[placed] = orgs
+        hashes = np.fromiter(map(hash, codes), dtype=np.int64, count=len(codes))
         order = np.argsort(hashes, kind="stable")
         self._hashes, self._ids = hashes[order], ids[order]
         clash = np.zeros(len(hashes), dtype=bool)
         clash[1:] = self._hashes[1:] == self._hashes[:-1]
         clash[:-1] |= clash[1:]
         clashing = set(self._hashes[clash].tolist())
-        self._exact = {code: i for code, i in codes_and_ids if clashing and hash(code) in clashing}
+        self._exact = {code: int(i) for code, i in zip(codes, ids.tolist()) if hash(code) in clashing} if clashing else {}
 
     @classmethod
     def load(cls, engine: Engine) -> MemberIndex:
-        with engine.connect() as conn:
-            rows = conn.execute(select(Member.code, Member.id, Member.org_id)).all()
-        return cls([(code, member_id) for code, member_id, _ in rows], {member_id: org for _, member_id, org in rows})
+        """The roll's codes, ids and organisations in one read through the driver (``fetch_rows``)."""
+        rows = fetch_rows(engine, "SELECT code, id, org_id FROM members")
+        codes, ids, orgs = zip(*rows) if rows else ((), (), ())
+        index = cls.__new__(cls)
+        id_array = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        index._build(codes, id_array, id_array, np.fromiter(orgs, dtype=np.int64, count=len(orgs)))
+        return index
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -486,6 +497,19 @@ class EventWriter:
             self._statements[rows] = sql
         return sql
 
+    @staticmethod
+    def _move(conn: Connection, moves: list[dict[str, int | None]]) -> None:
+        """Move members; the edits this makes to the roll are the server's own (``roster_edits.own``).
+
+        A snapshot's tail replays these transfers, so they must not make the
+        snapshot look counted over another roll (dashboard/live/aggregator/snapshot.py).
+        The counter row is locked first, so no other writer's edit lands between.
+        """
+        locked = select(RosterEdits.n).where(RosterEdits.id == 1)
+        before = conn.execute(locked.with_for_update()).scalar_one()
+        conn.execute(update(Member).where(Member.id == bindparam("member")).values(org_id=bindparam("org")), moves)
+        conn.execute(update(RosterEdits).where(RosterEdits.id == 1).values(own=RosterEdits.own + RosterEdits.n - before))
+
     def write(self, frames: Sequence[Sequence[Row]]) -> list[list[StoredEvent]]:
         """Store the rows of several frames in one transaction; per frame, the events that were new."""
         seen: set[int] = set()
@@ -510,7 +534,7 @@ class EventWriter:
             moves = [{"member": row.member_id, "org": row.moves_to} for row in todo
                      if row.moves_to is not None and row.event_id in seq_of]
             if moves:  # the roll follows completed transfers in the same transaction: store and screens agree
-                conn.execute(update(Member).where(Member.id == bindparam("member")).values(org_id=bindparam("org")), moves)
+                self._move(conn, moves)
         return [
             [row.stored(seq_of[row.event_id]) for row in rows if row.event_id in seq_of]
             for rows in fresh

@@ -14,9 +14,12 @@ The five KPIs a map can be coloured by (``MAP_KPIS``):
 * ``three_meetings`` — share of branches that completed 三会一课 this period;
 * ``dues_rate`` — share of party members who paid this month's dues.
 
-At the public level a region or organisation with fewer than
-``PUBLIC_MIN_COUNT`` members (but some) shows no figures at all: a rate over
-two people points at them as surely as a count does.
+At the public level the figures follow the one masking rule
+(dashboard/access/scopes.py): the member count is ``public_count`` of it, the
+shares of members (activity per member, dues rate) are taken from the shown
+counts, and a region or organisation whose member count is hidden (under
+``PUBLIC_MIN_COUNT``, zero included) shows no figures at all: a rate over two
+people points at them as surely as a count does.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.access.scopes import PUBLIC_MIN_COUNT, Scope
+from dashboard.access.scopes import Scope, public_count, public_share
 from dashboard.live.aggregator import Aggregator
 from dashboard.map.regions import RegionMap
 from dashboard.store.tree import OrgTree
@@ -74,15 +77,27 @@ class Totals:
         )
 
     def kpis(self, public: bool) -> KpiValues:
-        """The values in MAP_KPIS order, rounded for the wire; all None when too few to show."""
-        if public and 0 < self.members < PUBLIC_MIN_COUNT:
-            return [None] * len(MAP_KPIS)
+        """The values in MAP_KPIS order, rounded for the wire; at the public level masked, all None when too few to show."""
+        if public:
+            return self._public_kpis()
         return [
             round(self.events_today / self.members, 3) if self.members else None,
             self.members,
             self.study_points,
             round(self.three_meetings_branches / self.branches, 3) if self.branches else None,
             round(self.dues_paid / self.members, 3) if self.members else None,
+        ]
+
+    def _public_kpis(self) -> KpiValues:
+        members = public_count(self.members)
+        if members is None:
+            return [None] * len(MAP_KPIS)
+        return [
+            round(self.events_today / members, 3),  # events are not people: only the member count is masked
+            members,
+            self.study_points,
+            round(self.three_meetings_branches / self.branches, 3) if self.branches else None,
+            public_share(self.dues_paid, self.members),
         ]
 
 

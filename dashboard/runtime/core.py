@@ -202,7 +202,7 @@ class Runtime:
         bus.subscribe(feed)
         ingestor = Ingestor(engine, tree, bus)
         publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
-        topology = Topology.start(engine, tree, aggregator)
+        topology = Topology.start(engine, tree, aggregator, deferred=True)  # begun by background(): after the start
         map_frames = MapFrames(tree, aggregator, regions, publisher.notices)
         publisher.sections.extend([*map_frames.sections, *topology_sections(topology)])
         runtime = cls(
@@ -282,7 +282,11 @@ class Runtime:
             self.cluster.announce(SIGNAL_RELOAD)
 
     def background(self) -> list[Coroutine[None, None, None]]:
-        """The long-lived tasks to run on the server's event loop: the frame tick, and a cluster's stream reader."""
+        """The long-lived tasks to run on the server's event loop: the frame tick, and a cluster's stream reader.
+
+        Asked for once the server is up, which is also when the topology's analysis begins.
+        """
+        self.topology.begin()
         tasks = [self.publisher.run()]
         if isinstance(self.bus, RedisBus):
             tasks.append(self.bus.run())

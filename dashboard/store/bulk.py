@@ -1,10 +1,12 @@
-"""Bulk loading through the raw DBAPI connection, in one transaction.
+"""Bulk loading (and reading) through the raw DBAPI connection, in one transaction.
 
 SQLAlchemy's ORM (or even Core ``insert().values``) costs several times more
 per row than the driver itself; seeding a million members goes through the
 driver: ``executemany`` of multi-row INSERTs on SQLite, ``COPY … FROM STDIN``
 on PostgreSQL (psycopg 3). Rows carry explicit ids, so PostgreSQL's id
-sequences are moved past them at the end.
+sequences are moved past them at the end. Reading a million rows back for a
+start goes through the driver too (``fetch_rows``): plain tuples in C, not
+SQLAlchemy rows (~4× less time at a million members).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
@@ -95,6 +98,22 @@ class BulkWriter:
                     f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
                 )
         self._conn.commit()
+
+
+def fetch_rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a plain ``SELECT`` (no parameters, no type conversion) as the driver's own tuples.
+
+    For the few wide reads of a start (the roll's codes and organisations, the
+    tree). Values come as the driver gives them — a date is SQLite's text —
+    so only ids, codes, names and numbers belong here.
+    """
+    with engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
 
 @contextmanager

@@ -292,6 +292,22 @@ class ServerSecret(Base):
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
+class RosterEdits(Base):
+    """One row (id 1): ``n`` counts the edits of members' counted fields, bumped by database triggers.
+
+    Part of a live snapshot's fingerprint (dashboard/live/aggregator/snapshot.py):
+    any UPDATE of a column the aggregates read, or any DELETE, by anyone,
+    moves it (migration 0007_roster_edits). ``own`` is the part of ``n`` that
+    the ingest's completed transfers caused (recorded as events, so replayed
+    after a snapshot): the fingerprint takes ``n - own``.
+    """
+
+    __tablename__ = "roster_edits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    own: Mapped[int] = mapped_column(BigInteger)
+
+
 class LiveSnapshot(Base):
     """The live aggregates as of ``last_seq``, so a start replays only the events after it.
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from dashboard.store.models import Organisation
+from dashboard.store.bulk import fetch_rows
+
+# The organisations table's columns an OrgNode holds, in its field order.
+ORG_NODE_COLUMNS = ("id", "code", "name", "kind", "parent_id", "level", "region_code", "lon", "lat", "unit_type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +91,8 @@ class OrgTree:
 
     @classmethod
     def load(cls, engine: Engine) -> OrgTree:
-        cols = [
-            Organisation.id,
-            Organisation.code,
-            Organisation.name,
-            Organisation.kind,
-            Organisation.parent_id,
-            Organisation.level,
-            Organisation.region_code,
-            Organisation.lon,
-            Organisation.lat,
-            Organisation.unit_type,
-        ]
-        with engine.connect() as conn:
-            rows = conn.execute(select(*cols)).all()
+        # Through the driver (dashboard/store/bulk.py): 100,000 organisations are read at every start.
+        rows = fetch_rows(engine, f"SELECT {', '.join(ORG_NODE_COLUMNS)} FROM organisations")
         return cls.from_nodes(OrgNode(*row) for row in rows)
 
     def __len__(self) -> int:

@@ -11,7 +11,7 @@ deepest drawn node holding it (assets/topology.js).
   scope had no activity, so a quiet screen gets no frames for it. A screen
   that skips frames misses pulses, which is what a pulse is for.
 * ``topo_health`` — the health level (0 unknown, 1–10) of every
-  organisation in the scope, four bits each, base64 (``{"n", "b"}``): ~74 kB
+  organisation in the scope (at the public level, from the shown counts), four bits each, base64 (``{"n", "b"}``): ~74 kB
   for 110,000 organisations, recomputed at most every few seconds and sent
   only when a level changed. It is whole state, not a delta, so a screen
   that skipped frames is still right.
@@ -68,22 +68,25 @@ class PulseSection:
 
 
 class HealthSection:
+    """``topo_health``; a public scope gets the levels of the public health (computed from the shown counts)."""
+
     key = "topo_health"
 
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
-        self._packed: dict[int, dict[str, Any]] = {}
-        self._health: Health | None = None
+        self._packed: dict[tuple[bool, int], dict[str, Any]] = {}
+        self._health: dict[bool, Health] = {}
 
     def compute(self, scope: Scope, changed_orgs: set[int], recent: Sequence[StoredEvent]) -> dict[str, Any]:
-        health = self.topology.health.current()
-        if health is not self._health:
-            self._health, self._packed = health, {}
+        health = self.topology.health.current(scope.public)
+        if health is not self._health.get(scope.public):
+            self._health[scope.public] = health
+            self._packed = {key: value for key, value in self._packed.items() if key[0] != scope.public}
         start = self.topology.scope_pre(scope.org_id)
-        value = self._packed.get(start)
+        value = self._packed.get((scope.public, start))
         if value is None:
             stop = int(self.topology.index.end[start])
-            value = self._packed[start] = {"n": stop - start, "b": health.packed(start, stop)}
+            value = self._packed[(scope.public, start)] = {"n": stop - start, "b": health.packed(start, stop)}
         return value
 
 

@@ -19,6 +19,11 @@ days of a month, before meetings are held). All of it is computed for every
 organisation at once from ``Aggregator.table()`` in a few numpy passes, at
 most once per ``period_s``, and shared by the page and the frames of every
 screen.
+
+The public level gets a Health of its own, computed the same way from the
+counts the public level shows (``public_table``: counts of people through
+``scopes.public_counts``, hidden ones as 0), so its member counts, shares,
+alert counts and even its colours say nothing the masked snapshot hides.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.access.scopes import public_counts
 from dashboard.live.aggregator import Aggregator
 from dashboard.topology.radial import TreeIndex
 
@@ -38,6 +44,8 @@ UNKNOWN = 0
 LEVELS = 10
 GOOD_FROM_LEVEL, FAIR_FROM_LEVEL = 9, 6
 COMPONENTS = ("meetings", "dues", "activity", "alerts")
+# Columns of ``Aggregator.table()`` that count people (an overdue transfer is one member's).
+PEOPLE_COLUMNS = frozenset({"members", "dues_paid", "active_today", "transfers_overdue"})
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,17 @@ def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
 
 
-def compute_health(index: TreeIndex, table: dict[str, np.ndarray], now: float) -> Health:
-    """Health of every organisation from the aggregator's ``table()`` (rows in any order)."""
+def public_table(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``table`` as the public level shows it: every count of people through ``public_counts``."""
+    return {k: public_counts(v) if k in PEOPLE_COLUMNS else v for k, v in table.items()}
+
+
+def compute_health(index: TreeIndex, table: dict[str, np.ndarray], now: float, public: bool = False) -> Health:
+    """Health of every organisation from the aggregator's ``table()`` (rows in any order).
+
+    With ``public`` the table is a ``public_table``: a 0 count of people there
+    means hidden, so a share of members over it is unknown (NaN), not 0.
+    """
     pos = index.pre(table["org_id"])
     keep = pos >= 0
 
@@ -91,13 +108,17 @@ def compute_health(index: TreeIndex, table: dict[str, np.ndarray], now: float) -
         out[pos[keep]] = table[name][keep]
         return out
 
+    def people(name: str) -> np.ndarray:
+        counts = col(name)
+        return np.where(counts == 0, np.nan, counts) if public else counts
+
     members, branches = col("members"), col("branches")
-    active = _share(col("active_today"), members)
+    active = _share(people("active_today"), members)
     overall = active[0] if len(active) and np.isfinite(active[0]) and active[0] > 0 else np.nan
     breaks = col("few_members") + col("no_secretary") + col("no_meeting") + col("transfers_overdue")
     components = {
         "meetings": _share(col("three_meetings_branches"), branches),
-        "dues": _share(col("dues_paid"), members),
+        "dues": _share(people("dues_paid"), members),
         "activity": np.minimum(1.0, active / overall) if np.isfinite(overall) else np.full(len(index), np.nan),
         "alerts": np.where((branches > 0) | (breaks > 0), 1.0 - np.minimum(1.0, breaks / np.maximum(branches, 1)), np.nan),
     }
@@ -110,7 +131,7 @@ def compute_health(index: TreeIndex, table: dict[str, np.ndarray], now: float) -
 
 
 class HealthBoard:
-    """The latest ``Health``, recomputed when asked for and older than ``period_s`` (thread-safe)."""
+    """The latest ``Health`` of each level, recomputed when asked for and older than ``period_s`` (thread-safe)."""
 
     def __init__(self, index: TreeIndex, aggregator: Aggregator, period_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.index = index
@@ -118,14 +139,17 @@ class HealthBoard:
         self.period_s = period_s
         self.clock = clock
         self._lock = threading.Lock()
-        self._health: Health | None = None
+        self._health: dict[bool, Health] = {}
 
-    def current(self) -> Health:
+    def current(self, public: bool = False) -> Health:
+        """The full level's health, or with ``public`` the public level's (from the shown counts)."""
         now = self.clock()
-        health = self._health
+        health = self._health.get(public)
         if health is not None and now - health.computed_at < self.period_s:
             return health
         with self._lock:
-            if self._health is None or now - self._health.computed_at >= self.period_s:
-                self._health = compute_health(self.index, self.aggregator.table(), now)
-            return self._health
+            health = self._health.get(public)
+            if health is None or now - health.computed_at >= self.period_s:
+                table = self.aggregator.table()
+                health = self._health[public] = compute_health(self.index, public_table(table) if public else table, now, public)
+            return health

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dashboard.access.scopes import PUBLIC_MIN_COUNT
 from dashboard.store.tree import OrgTree
 from dashboard.topology.health import COMPONENTS, Health
 from dashboard.topology.radial import TreeIndex
@@ -28,7 +27,7 @@ class TopologyPicture:
     x: list[float]
     y: list[float]
     ring: list[int]
-    members: list[int | None]  # None: hidden at the public level (fewer than PUBLIC_MIN_COUNT)
+    members: list[int | None]  # None: hidden at the public level (the public health holds 0 for hidden)
     health: list[int]  # level, 0 (unknown) or 1..10
     components: dict[str, list[float | None]]
     active_share: list[float | None]  # the real share of members active today (the "activity" component is relative)
@@ -58,14 +57,18 @@ def _nullable(values: np.ndarray) -> list[float | None]:
 
 
 def make_picture(tree: OrgTree, index: TreeIndex, view: TopologyView, health: Health, public: bool, target: int | None) -> TopologyPicture:
-    """Names and live numbers for ``view``; ``target`` (a preorder position) is highlighted with its path."""
+    """Names and live numbers for ``view``; ``target`` (a preorder position) is highlighted with its path.
+
+    ``health`` is the public level's (``HealthBoard.current(public=True)``)
+    when ``public``: its counts are the shown ones, 0 where hidden.
+    """
     pos = view.positions
     pre = pos.pre
     base = view.spec.scope
     nodes = [tree.nodes[i] for i in index.ids[pre].tolist()]
     members = health.members[pre].tolist()
     if public:
-        members = [None if 0 < m < PUBLIC_MIN_COUNT else m for m in members]
+        members = [m or None for m in members]
     at = view.index_of(target) if target is not None else -1
     path: list[int] = []
     if at >= 0:

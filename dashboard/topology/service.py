@@ -87,13 +87,26 @@ class Topology:
         self._views_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._begun = threading.Event()
         self._thread = threading.Thread(target=self._run, name="topology-analysis", daemon=True)
 
     @classmethod
-    def start(cls, engine: Engine, tree: OrgTree, aggregator: Aggregator, **kwargs: float) -> Topology:
+    def start(cls, engine: Engine, tree: OrgTree, aggregator: Aggregator, *, deferred: bool = False, **kwargs: float) -> Topology:
+        """Start the analysis thread; ``deferred``: its first analysis waits for ``begin``.
+
+        A server defers it until it serves: the analysis (seconds at 100,000
+        organisations) is not needed for readiness, and on the start's thread's
+        heels it would only slow the start down.
+        """
         topology = cls(engine, tree, aggregator, **kwargs)
+        if not deferred:
+            topology.begin()
         topology._thread.start()
         return topology
+
+    def begin(self) -> None:
+        """Let the analysis thread run (a ``deferred`` start waits for this)."""
+        self._begun.set()
 
     def _load_links(self, tree: OrgTree) -> CrossLinks:
         links = load_cross_links(self.engine, tree)
@@ -157,7 +170,7 @@ class Topology:
 
     def picture(self, spec: ViewSpec, public: bool, target: int | None = None) -> TopologyPicture:
         state = self.state
-        return make_picture(state.tree, state.index, self.view(spec), state.health.current(), public, target)
+        return make_picture(state.tree, state.index, self.view(spec), state.health.current(public), public, target)
 
     def code_of(self, p: int) -> str:
         return self.tree.nodes[int(self.index.ids[p])].code
@@ -213,6 +226,7 @@ class Topology:
         return True
 
     def _run(self) -> None:
+        self._begun.wait()
         last_isolation = time.monotonic()
         self._wake.set()
         while not self._stop.is_set():
@@ -232,6 +246,7 @@ class Topology:
 
     def close(self) -> None:
         self._stop.set()
+        self._begun.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)

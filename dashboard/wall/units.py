@@ -4,8 +4,9 @@ One compact row per child organisation of the scope's root (the top-level
 units of a wall: provinces under the demo committee, branches under a general
 branch), in ``UNIT_FIELDS`` order, keyed by organisation code. The same rows
 feed the page's first render (``unit_rows``) and the ``units`` frame section,
-which sends them again only when they change. Counts of people are masked at
-the public level like the snapshot's.
+which sends them again only when they change. At the public level each row is
+read from the masked snapshot (``mask_snapshot``): its counts of people and its
+dues rate are the public API's, to the digit.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dashboard.access.scopes import Scope, mask_count
+from dashboard.access.scopes import Scope, mask_snapshot
 from dashboard.domain.events import StoredEvent
 from dashboard.live.aggregator import Aggregator
 from dashboard.store.tree import OrgTree
@@ -32,13 +33,15 @@ UNIT_FIELDS: tuple[str, ...] = (
     "no_meeting",
     "transfers_overdue",
 )
-PEOPLE_FIELDS = frozenset({"members", "active_today"})
+# The fields that count people (a transfer is one member's); the dues rate is a share of them.
+PEOPLE_FIELDS = frozenset({"members", "active_today", "transfers_overdue"})
 # A wall shows at most this many units (the first in code order); a tablet pages through its children.
 MAX_UNITS = 60
 
 
 def unit_row(snap: dict[str, Any], scope: Scope) -> list[float | int | None]:
-    """The ``UNIT_FIELDS`` of one organisation's snapshot, small people counts hidden at the public level."""
+    """The ``UNIT_FIELDS`` of one organisation's snapshot as ``scope`` may see it (``mask_snapshot``)."""
+    snap = mask_snapshot(snap, scope)
     meetings, breaks = snap["meetings"], snap["rule_breaks"]
     values = {
         "members": snap["members"],
@@ -54,7 +57,7 @@ def unit_row(snap: dict[str, Any], scope: Scope) -> list[float | int | None]:
         "no_meeting": breaks["no_meeting"],
         "transfers_overdue": snap["transfers"]["overdue"],
     }
-    return [mask_count(values[f], scope) if f in PEOPLE_FIELDS else values[f] for f in UNIT_FIELDS]
+    return [values[f] for f in UNIT_FIELDS]
 
 
 def unit_codes(tree: OrgTree, org_id: int, limit: int = MAX_UNITS) -> list[str]:

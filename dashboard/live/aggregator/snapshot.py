@@ -8,7 +8,11 @@ against the rebuild and against dashboard/live/recompute.py).
 
 A snapshot is used only when it was counted over what the store holds now
 and by this code — its fingerprint covers the organisation tree, the size of
-the roll (members' count and highest id) and the aggregator's source — and
+the roll (members' count and highest id), the count of edits of members'
+counted fields (``roster_edits``, bumped by database triggers on every UPDATE
+of them and every DELETE, whoever writes: an import, an admin, a hand-written
+UPDATE — less the moves of completed transfers, which are events and replayed
+after the snapshot) and the aggregator's source — and
 when its signature (HMAC with the server's key) holds, so a row written by
 anything but a Lianxin server is never loaded. Otherwise the start rebuilds
 from all events, as before, and says why in the log.
@@ -35,7 +39,7 @@ from dashboard.domain.events import StoredEvent
 from dashboard.live.aggregator.codec import StateError
 from dashboard.live.aggregator.core import SHANGHAI, Aggregator
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
-from dashboard.store.models import LiveSnapshot, Member
+from dashboard.store.models import LiveSnapshot, Member, RosterEdits
 from dashboard.store.tree import OrgTree
 
 log = logging.getLogger(__name__)
@@ -55,14 +59,15 @@ def snapshot_key(signing_key: bytes) -> bytes:
 
 
 def fingerprint(engine: Engine, tree: OrgTree) -> str:
-    """What a snapshot's counts depend on besides the events: the tree, the roll's size, the code."""
+    """What a snapshot's counts depend on besides the events: the tree, the roll's size and edits, the code."""
     h = hashlib.sha256(_CODE.encode())
     for org_id in sorted(tree.nodes):
         node = tree.nodes[org_id]
         h.update(f"{org_id}|{node.code}|{node.parent_id}|{node.kind}\n".encode())
     with engine.connect() as conn:
         count, highest = conn.execute(select(func.count(), func.max(Member.id)).select_from(Member)).one()
-    h.update(f"members {count} {highest}".encode())
+        edits = conn.execute(select(RosterEdits.n - RosterEdits.own).where(RosterEdits.id == 1)).scalar()
+    h.update(f"members {count} {highest} edits {edits}".encode())
     return h.hexdigest()
 
 
