@@ -27,14 +27,15 @@ def kpi_tile(
     ``trend`` is (the frame key of its series, what the series shows): assets/live.js draws it as bars.
     """
     style = {"color": colour} if colour else None
-    series = {"data-series": trend[0], "title": trend[1]} if trend else {}
+    series, title = trend if trend else (None, None)
+    data: dict[str, Any] = {"data-series": series}
     return html.Div(
         className="kpi",
         id=f"tile-{name}",
         children=[
             html.Div(label, className="kpi-label"),
             html.Div(value, id=f"kpi-{name}", className="kpi-value", style=style, **{"data-value": raw}),
-            html.Div(className="kpi-trend", id=f"trend-{name}", **series),
+            html.Div(className="kpi-trend", id=f"trend-{name}", title=title, **data),
         ],
     )
 

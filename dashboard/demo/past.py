@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from sqlalchemy import Engine, func, select
@@ -87,7 +89,7 @@ def _data(text: str | None) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
-def _open_transfers(rows: list, codes: dict[int, str]) -> list[OpenTransfer]:  # type: ignore[type-arg]
+def _open_transfers(rows: Sequence[Any], codes: dict[int, str]) -> list[OpenTransfer]:
     """Transfers whose last stored step is a request or an approval, in the order they were opened."""
     found: dict[str, OpenTransfer] = {}
     for kind, ts_ms, member_id, text in rows:
@@ -126,8 +128,8 @@ class PastPace:
     it has the past's density at every hour of the day and the trends do not step where they join.
 
     ``rate_at(t)`` interpolates between the middles of the hours, so the rate never jumps on the hour.
-    A day is busier or quieter than the average one (meetings come in bursts: the same hour ranges
-    from half to twice the average), so the feed starts at the level of the past's last hour —
+    A day is busier or quieter than the average one (meetings come in bursts: the same hour of a
+    fortnight's working days ranges from a quarter to one and a half times the average), so the feed starts at the level of the past's last hour —
     ``level``, its events over what the average gave that hour — and fades to the average
     (e^(-t/1 h)): no step where they join, the past's density at every hour after that.
     """
