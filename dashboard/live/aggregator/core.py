@@ -10,7 +10,9 @@ holding the totals of its whole subtree (see counters.py):
 * member counters — by the member's *current* organisation: pipeline stages,
   structure of party members, active today / in the last 15 minutes, dues,
   lost contact (see members.py);
-* branch counters — meeting completion and rule breaks (see branches.py).
+* branch counters — meeting completion and rule breaks (see branches.py);
+* daily series — 30 days per day of flows and distinct active members,
+  organisations and branches, every KPI tile's trend (see daily.py).
 
 Time: an event's effective time is its ``ts`` clamped to the clock at the
 moment it is applied (an event from the future counts as "now"). The
