@@ -60,7 +60,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--port", type=int, default=8050)
     p.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     p.add_argument("--no-simulate", action="store_true", help="do not run the built-in simulator")
-    p.add_argument("--rate", type=float, default=20.0, help="simulated events per second (default %(default)s)")
+    p.add_argument("--rate", type=float, default=None,
+                   help="simulated events per second (default: the pace of the stored past at this hour, else 20)")
     p.add_argument("--exhibition", action="store_true", help="exhibition mode: public level, self-running show")
     p.add_argument("--regions", type=Path, default=None, help="your own region boundaries (GeoJSON)")
     p.add_argument("--region-property", default="code", help="the region-code property in --regions (default %(default)s)")
@@ -96,7 +97,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
                      help="close a connection whose request head is not complete this many seconds after it began (default %(default)s)")
     sec.add_argument("--ws-idle-timeout", type=float, default=300.0, help="close websockets silent this many seconds (default %(default)s)")
     a = p.parse_args(argv)
-    if a.rate <= 0:
+    if a.rate is not None and a.rate <= 0:
         p.error("--rate must be greater than 0")
     if a.demo_members < 1:
         p.error("--demo-members must be at least 1")

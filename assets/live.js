@@ -12,9 +12,8 @@
   var STALE_MS = 9000;           // "stale" 9 s after the last frame or heartbeat (shown within 10 s)
   var FEED_MAX = 12;
   var LEADERBOARD_ROWS = 6;   // what the wall's panel holds at 22px (docs/wall.md, "Text floor")
-  var TREND_POINTS = 40;
 
-  var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, trends: {}, reloading: false, everLive: false, serverBackAt: 0, lagAtFrame: 0 };
+  var state = { lastFrameAt: Date.now(), lastSeq: 0, frames: 0, reloading: false, everLive: false, serverBackAt: 0, lagAtFrame: 0 };
   window.lianxinLive = state;    // for tests and the curious: frames taken, last seq
 
   /* Views register a handler per frame key (a publisher FrameSection's key, or a snapshot key):
@@ -137,25 +136,50 @@
     move(countBeat);
   }
 
-  function drawTrend(name, value) {
-    var box = document.getElementById("trend-" + name);
-    if (!box || typeof value !== "number") return;
-    var pts = state.trends[name] || (state.trends[name] = []);
-    pts.push(value);
-    if (pts.length > TREND_POINTS) pts.shift();
-    if (pts.length < 2) return;
-    var lo = Math.min.apply(null, pts), hi = Math.max.apply(null, pts), span = (hi - lo) || 1;
-    var w = 100, h = 20, d = "";
-    for (var i = 0; i < pts.length; i++) {
-      d += (i ? " " : "") + (i * w / (pts.length - 1)).toFixed(1) + "," + (h - 2 - (pts[i] - lo) / span * (h - 4)).toFixed(1);
+  /* Each tile's trend is a series the server keeps (the tile's data-series: "events_daily",
+     "events_trend" or "daily.<name>", layouts/kpi.py TILE_TRENDS) — whole from the first frame, with
+     the stored past behind it. Drawn as bars from zero, so small counts stay whole steps; the last
+     bar is the current day or minute, still counting: drawn pale and marked (class "partial"), never
+     read as a drop. A hidden count (public level, null) leaves its bar out. The bars are made once;
+     afterwards only their heights change, and only when the series did. */
+  function seriesOf(kpi, key) {
+    var parts = key.split("."), v = kpi;
+    for (var i = 0; i < parts.length && v !== undefined && v !== null; i++) v = v[parts[i]];
+    return Array.isArray(v) ? v : undefined;
+  }
+
+  function drawTrend(box, counts) {
+    var text = JSON.stringify(counts);
+    if (box._drawn === text) return;
+    box._drawn = text;
+    var n = counts.length, h = 20, svg = box.querySelector("svg");
+    if (!svg || svg.childNodes.length !== n) {
+      var bars = "";
+      for (var i = 0; i < n; i++) {
+        bars += '<rect class="trend-bar' + (i === n - 1 ? ' partial' : '') + '" x="' + (i + 0.12).toFixed(2) +
+          '" width="0.76" y="' + h + '" height="0"/>';
+      }
+      box.innerHTML = '<svg viewBox="0 0 ' + n + ' ' + h + '" preserveAspectRatio="none" width="100%" height="100%">' + bars + '</svg>';
+      svg = box.querySelector("svg");
     }
-    var line = box.querySelector("polyline");
-    if (!line) {   // drawn once; afterwards only its points change (no new nodes four times a second)
-      box.innerHTML = '<svg viewBox="0 0 100 20" preserveAspectRatio="none" width="100%" height="100%">' +
-        '<polyline fill="none" stroke="#f3c14b" stroke-width="1.5" vector-effect="non-scaling-stroke"/></svg>';
-      line = box.querySelector("polyline");
+    var hi = 0;
+    counts.forEach(function (c) { if (typeof c === "number" && c > hi) hi = c; });
+    var rects = svg.childNodes;
+    for (var j = 0; j < n; j++) {
+      var c = counts[j], bar = (typeof c === "number" && hi > 0) ? Math.max(c > 0 ? 1 : 0, c / hi * h) : 0;
+      rects[j].setAttribute("y", (h - bar).toFixed(2));
+      rects[j].setAttribute("height", bar.toFixed(2));
+      rects[j].setAttribute("data-count", c === null || c === undefined ? "" : String(c));
     }
-    line.setAttribute("points", d);
+    box.setAttribute("data-points", String(n));
+  }
+
+  function updateTrends(kpi) {
+    var boxes = document.querySelectorAll(".kpi-trend[data-series]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var counts = seriesOf(kpi, box.getAttribute("data-series"));
+      if (counts) drawTrend(box, counts);
+    });
   }
 
   function updateTiles(kpi) {
@@ -171,7 +195,6 @@
       if (isRate) el.style.color = rateColour(name, v);
       if (typeof v === "number" && !isNaN(old) && old !== v && !isRate) countUp(el, old, v, format);
       else setText(el, format(v));
-      drawTrend(name, v);
     });
   }
 
@@ -424,6 +447,7 @@
     try {
       var kpi = frame.kpi || {};
       updateTiles(kpi);
+      updateTrends(kpi);
       updateFeed(frame.feed);
       updateAlerts(kpi);
       if (kpi.top_study !== undefined) updateLeaderboard(kpi.top_study);

@@ -15,7 +15,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8050
     simulate: bool = True
-    simulate_rate: float = 20.0
+    simulate_rate: float | None = None  # None: the stored past's pace (dashboard/runtime/demo_feed.py)
     exhibition: bool = False
     regions_file: Path | None = None
     region_property: str = "code"

@@ -19,16 +19,23 @@ def panel(title: str, children: Any, panel_id: str, class_name: str = "") -> htm
     )
 
 
-def kpi_tile(name: str, label: str, value: str, colour: str | None = None, raw: float | None = None) -> html.Div:
-    """A KPI tile; the value carries the stable id ``kpi-<name>`` and its raw number for count-up."""
+def kpi_tile(
+    name: str, label: str, value: str, colour: str | None = None, raw: float | None = None, trend: tuple[str, str] | None = None
+) -> html.Div:
+    """A KPI tile; the value carries the stable id ``kpi-<name>`` and its raw number for count-up.
+
+    ``trend`` is (the frame key of its series, what the series shows): assets/live.js draws it as bars.
+    """
     style = {"color": colour} if colour else None
+    series, title = trend if trend else (None, None)
+    data: dict[str, Any] = {"data-series": series}
     return html.Div(
         className="kpi",
         id=f"tile-{name}",
         children=[
             html.Div(label, className="kpi-label"),
             html.Div(value, id=f"kpi-{name}", className="kpi-value", style=style, **{"data-value": raw}),
-            html.Div(className="kpi-trend", id=f"trend-{name}"),
+            html.Div(className="kpi-trend", id=f"trend-{name}", title=title, **data),
         ],
     )
 

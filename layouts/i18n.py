@@ -439,6 +439,19 @@ ZH: dict[str, str] = {
     "tablet.member.education": "学历",
     "tablet.member.join_date": "入党时间",
     "tablet.bad_page": "页码“{value}”无效，已显示第 1 页",
+    # What each KPI tile's trend shows (layouts/kpi.py TILE_TRENDS): bars, the last one still counting.
+    "trend.joined": "近30天每日新发展党员（今日进行中）",
+    "trend.became_full": "近30天每日预备党员转正（今日进行中）",
+    "trend.active_orgs": "近30天每日有活动的组织（今日进行中）",
+    "trend.active_branches": "近30天每日有活动的支部（今日进行中）",
+    "trend.active": "近30天每日活跃党员（今日进行中）",
+    "trend.study_points": "近30天每日学习积分（今日进行中）",
+    "trend.meetings": "近30天每日召开三会一课（今日进行中）",
+    "trend.themed_days": "近30天每日开展主题党日（今日进行中）",
+    "trend.dues": "近30天每日缴纳党费人次（今日进行中）",
+    "trend.transfers": "近30天每日发起组织关系转接（今日进行中）",
+    "trend.events_daily": "近30天每日活动（今日进行中）",
+    "trend.events_trend": "近一小时每分钟活动（当前分钟进行中）",
 }
 
 EN: dict[str, str] = {
@@ -870,6 +883,19 @@ EN: dict[str, str] = {
     "tablet.member.education": "Education",
     "tablet.member.join_date": "Joined",
     "tablet.bad_page": "Page “{value}” is not a page number: showing the first page",
+    # What each KPI tile's trend shows (layouts/kpi.py TILE_TRENDS): bars, the last one still counting.
+    "trend.joined": "New party members per day, last 30 days (today so far)",
+    "trend.became_full": "Probationary members made full per day, last 30 days (today so far)",
+    "trend.active_orgs": "Organisations with activity per day, last 30 days (today so far)",
+    "trend.active_branches": "Branches with activity per day, last 30 days (today so far)",
+    "trend.active": "Active party members per day, last 30 days (today so far)",
+    "trend.study_points": "Study points per day, last 30 days (today so far)",
+    "trend.meetings": "三会一课 meetings held per day, last 30 days (today so far)",
+    "trend.themed_days": "Themed party days held per day, last 30 days (today so far)",
+    "trend.dues": "Dues payments per day, last 30 days (today so far)",
+    "trend.transfers": "Transfers requested per day, last 30 days (today so far)",
+    "trend.events_daily": "Activities per day, last 30 days (today so far)",
+    "trend.events_trend": "Activities per minute, last hour (this minute so far)",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"zh": ZH, "en": EN}

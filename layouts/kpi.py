@@ -35,6 +35,36 @@ BOARD_TILES: tuple[str, ...] = (
 )
 
 
+# Each tile's trend: the frame key of its series ("daily.<name>" is a series of the snapshot's ``daily``,
+# docs/aggregates.md). A tile whose KPI is a state (members, organisations) shows the flow that moves it
+# or the activity behind it; every series ends with the current, partly counted day or minute, drawn
+# marked as partial (assets/live.js, drawTrend).
+TILE_TRENDS: dict[str, str] = {
+    "members": "daily.joined",
+    "full_members": "daily.became_full",
+    "probationary": "daily.joined",
+    "organisations": "daily.active_orgs",
+    "branches": "daily.active_branches",
+    "active_today": "daily.active",
+    "active_15m": "events_trend",
+    "events_today": "events_daily",
+    "events_per_min": "events_trend",
+    "study_points_today": "daily.study_points",
+    "three_meetings": "daily.meetings",
+    "themed_day": "daily.themed_days",
+    "dues_rate": "daily.dues",
+    "transfers_in_flight": "daily.transfers",
+    "transfers_overdue": "daily.transfers",
+    "lost_contact": "daily.active",
+}
+
+
+def trend_of(name: str, lang: str) -> tuple[str, str]:
+    """A tile's trend series and the words that say what it shows (the tile's title)."""
+    series = TILE_TRENDS[name]
+    return series, t(f"trend.{series.removeprefix('daily.')}", lang)
+
+
 def kpi_values(snap: dict[str, Any]) -> dict[str, float | None]:
     """The tile values of a snapshot, flat by tile name (assets/live.js mirrors this for frames)."""
     meetings = snap.get("meetings", {})
@@ -69,7 +99,7 @@ def kpi_tiles(snap: dict[str, Any], lang: str, names: tuple[str, ...]) -> list[h
         else:
             text = fmt_count(value, lang)
             colour = "#ff4d5e" if name in ALARM_TILES and value else None
-        tiles.append(kpi_tile(name, t(f"kpi.{name}", lang), text, colour, value))
+        tiles.append(kpi_tile(name, t(f"kpi.{name}", lang), text, colour, value, trend_of(name, lang)))
     return tiles
 
 

@@ -27,7 +27,7 @@ PUBLIC_MIN_COUNT = 5
 PUBLIC_ROUNDING = 10
 # Snapshot keys that count people: at the public level their small values are hidden.
 PEOPLE_KEYS = frozenset(
-    {"members", "full_members", "probationary", "active_today", "active_15m", "lost_contact", "dues_paid", "pipeline", "structure", "transfers"}
+    {"members", "full_members", "probationary", "active_today", "active_15m", "lost_contact", "dues_paid", "pipeline", "structure", "transfers", "daily"}
 )
 
 

@@ -33,6 +33,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Engine, select
@@ -50,6 +51,9 @@ from dashboard.demo.texts import (
 )
 from dashboard.store.models import Member
 from dashboard.store.tree import OrgTree
+
+if TYPE_CHECKING:
+    from dashboard.demo.past import PastState
 
 Event = dict[str, object]
 Clock = Callable[[], float]
@@ -122,6 +126,9 @@ _MAX_ATTENDED_EVENTS = 200
 _MAX_TRANSFERS_IN_FLIGHT = 200
 _TRANSFER_STEP_S = (60.0, 600.0)  # simulated seconds between a transfer's steps
 TRANSFER_REJECTED = 0.1
+# The past's pace of a transfer's steps, in days (dashboard/demo/history.py); open longer than 30 days: stalled.
+_PAST_STEP_DAYS = {"requested": (1.0, 9.0), "approved": (1.0, 13.0)}
+_PAST_STALLED_S = 30 * 86_400.0
 _RECRUIT_APPLIED = 0.2  # share of recruitment slots that are new applications
 
 _NOTICE_EVERY_S = 240.0
@@ -327,6 +334,11 @@ class _Meetings:
     def mark(self, period_name: str, org_id: int, kind: str) -> None:
         self.held[period_name].add((org_id, kind))
 
+    def held_in_past(self, period_name: str, period_key: int, org_id: int, kind: str) -> None:
+        """A meeting the stored past holds for the current period: not held again."""
+        self.is_held(period_name, period_key, org_id, kind)
+        self.mark(period_name, org_id, kind)
+
 
 class StreamModel:
     """Generates the event stream; see the module docstring."""
@@ -387,6 +399,43 @@ class StreamModel:
         self._study_share = 0.0
 
     # -- setup -------------------------------------------------------------
+
+    def continue_past(self, past: PastState) -> None:
+        """Take up where the stored past left off (docs/simulator.md, "Continuing the past").
+
+        Its open transfers proceed — the next step due when the past's own pace (approval 1–9 days
+        after the request, completion 1–13 days after the approval) puts it, or within the
+        simulator's minutes if that time has gone — except those open for over 30 days, which stay
+        open (overdue); this month's payers do not pay again; meetings held this period are not
+        held again.
+        """
+        now = _Moment.at(self.clock())
+        index = {bytes(code).decode(): i for i, code in enumerate(self._codes)}
+        period_of = {kind: period for kind, period, _ in MEETINGS}
+        for org_id, kind, epoch in past.meetings:
+            period = period_of.get(kind)
+            if period is not None and _Moment.at(epoch).period_key[period] == now.period_key[period]:
+                self._meetings.held_in_past(period, now.period_key[period], org_id, kind)
+        self._dues_month = now.month
+        for code in past.dues_paid:
+            if code in index:
+                self._dues_paid[index[code]] = True
+        for open_ in past.transfers:
+            member = index.get(open_.member)
+            ends = self.tree.by_code.get(open_.from_org), self.tree.by_code.get(open_.to_org)
+            if member is None or None in ends or member in self._transfer_members:
+                continue
+            transfer = _Transfer(open_.code, member, ends[0], ends[1], open_.reason, open_.step)  # type: ignore[arg-type]
+            self._transfers[open_.code] = transfer
+            self._transfer_members.add(member)
+            if now.epoch - open_.opened > _PAST_STALLED_S:
+                continue  # stalled in the past: stays open, overdue
+            days = _PAST_STEP_DAYS[open_.step]
+            due = open_.last + self._rng.uniform(*days) * 86_400.0
+            if due <= now.epoch:
+                due = now.epoch + self._rng.uniform(*_TRANSFER_STEP_S)
+            self._transfer_count += 1
+            heapq.heappush(self._transfer_due, (due, self._transfer_count, open_.code))
 
     def _index_organisations(self) -> None:
         """Branches, groups and provinces that have members, and members by organisation."""

@@ -26,6 +26,7 @@ from dashboard.live.aggregator.spec import (
     ACTIVE_WINDOW_MINUTES,
     AGE_BANDS,
     BRANCH_KIND,
+    DAILY_FLOW_TYPES,
     FEW_MEMBERS_BELOW,
     GENDERS,
     GROUP_KIND,
@@ -40,6 +41,7 @@ from dashboard.live.aggregator.spec import (
     RECRUIT_STAGE,
     SECRETARY_POST,
     THEMED_DAY,
+    THREE_MEETING_KINDS,
     TOP_STUDY_LIMIT,
     TRANSFER_CLOSING_TYPES,
     TRANSFER_OVERDUE_DAYS,
@@ -135,6 +137,8 @@ class StoreState:
         today = pd.Timestamp(now, unit="s", tz="UTC").tz_convert(tz).date()
         self._last_days = [today - dt.timedelta(days=d) for d in range(TREND_DAYS - 1, -1, -1)]
         self.members = self._current_members(members, events, tz)
+        self._member_days = self._active_member_days(events)
+        self._branch_path = self._nearest_branch_paths()
         self.transfers = self._transfers(events)
         self.branch_flags = self._branch_flags()
 
@@ -184,6 +188,54 @@ class StoreState:
         m["han"] = m["ethnicity"].isin(HAN_VALUES)
         m["path"] = m["org_id"].map(self.orgs["path"])
         return m[m["path"].notna()]
+
+    def _active_member_days(self, events: pd.DataFrame) -> pd.DataFrame:
+        """(member, local day) once for each day a party member on the roll had an event, with their current path."""
+        party = self.members[self.members["party"]]
+        mine = events[events["member_id"].isin(party.index)]
+        pairs = mine[["member_id", "local_date"]].drop_duplicates()
+        return pairs.assign(path=pairs["member_id"].map(party["path"]).to_numpy())
+
+    def _nearest_branch_paths(self) -> dict[int, str | None]:
+        """Each organisation's nearest branch (itself included) by walking up the parents: its path, or None."""
+        kind, parent, path = self.orgs["kind"].to_dict(), self.orgs["parent_id"].to_dict(), self.orgs["path"].to_dict()
+        found: dict[int, str | None] = {}
+        for org in self.orgs.index:
+            at: Any = org
+            while at in kind and kind[at] != BRANCH_KIND:
+                at = parent[at]
+            found[org] = path[at] if at in kind else None
+        return found
+
+    def _daily(self, ev: pd.DataFrame, path: str) -> dict[str, list[int]]:
+        """The ``daily`` series of the subtree at ``path``, whose events are ``ev``."""
+        days = self._last_days
+
+        def per_day(frame: pd.DataFrame, weights: pd.Series | None = None) -> list[int]:
+            sums = (weights if weights is not None else pd.Series(1, index=frame.index)).groupby(frame["local_date"]).sum()
+            return [int(sums.get(day, 0)) for day in days]
+
+        def distinct(frame: pd.DataFrame, key: str) -> list[int]:
+            found = frame.groupby("local_date")[key].nunique()
+            return [int(found.get(day, 0)) for day in days]
+
+        study = ev[ev["type"] == "study"]
+        held = ev[ev["type"] == "meeting_held"]
+        kinds = held["data"].map(lambda d: d.get("kind"))
+        out = {
+            "study_points": per_day(study, study["data"].map(lambda d: _points(d.get("points")))),
+            "meetings": per_day(held[kinds.isin(list(THREE_MEETING_KINDS))]),
+            "themed_days": per_day(held[kinds == THEMED_DAY]),
+        }
+        for kind, name in DAILY_FLOW_TYPES.items():
+            out[name] = per_day(ev[ev["type"] == kind])
+        members = self._member_days[_under(self._member_days["path"], path)]
+        out["active"] = distinct(members, "member_id")
+        out["active_orgs"] = distinct(ev, "org_id")
+        branches = ev.assign(branch=ev["org_id"].map(self._branch_path)).dropna(subset=["branch"])
+        branches = branches[_under(branches["branch"], path)]
+        out["active_branches"] = distinct(branches, "branch")
+        return out
 
     def _transfers(self, events: pd.DataFrame) -> pd.DataFrame:
         t = events[events["type"].isin(list(TRANSFER_TYPES))].copy()
@@ -282,6 +334,7 @@ class StoreState:
             "events_per_min": int((ev["eff"] // 1000 > b.now_ms // 1000 - RATE_WINDOW_SECONDS).sum()),
             "events_trend": [int(per_minute.get(m, 0)) for m in range(minute_now - TREND_MINUTES + 1, minute_now + 1)],
             "events_daily": [int(per_day.get(day, 0)) for day in self._last_days],
+            "daily": self._daily(ev, path),
             "study_points_today": int(study_today.sum()),
             "meetings": {
                 "three_meetings_completion": fraction(int(branches["three"].sum()), n_branches),

@@ -10,7 +10,9 @@ holding the totals of its whole subtree (see counters.py):
 * member counters — by the member's *current* organisation: pipeline stages,
   structure of party members, active today / in the last 15 minutes, dues,
   lost contact (see members.py);
-* branch counters — meeting completion and rule breaks (see branches.py).
+* branch counters — meeting completion and rule breaks (see branches.py);
+* daily series — 30 days per day of flows and distinct active members,
+  organisations and branches, every KPI tile's trend (see daily.py).
 
 Time: an event's effective time is its ``ts`` clamped to the clock at the
 moment it is applied (an event from the future counts as "now"). The
@@ -59,17 +61,21 @@ from dashboard.live.aggregator import members as mc
 from dashboard.live.aggregator.branches import MEETING_KINDS, BranchBook
 from dashboard.live.aggregator.calendar import Periods, parse_month
 from dashboard.live.aggregator.counters import RolledCounters
+from dashboard.live.aggregator.daily import FLOW_INDEX, DailyBook
 from dashboard.live.aggregator.layout import TreeLayout
 from dashboard.live.aggregator.members import MemberBook, Moment
 from dashboard.live.aggregator.replay import iter_stored_events, read_members
 from dashboard.live.aggregator.spec import (
     ACTIVE_WINDOW_MINUTES,
     AGE_BANDS,
+    DAILY_FLOW_TYPES,
     ETHNICITY_GROUPS,
     GENDERS,
     PIPELINE_STAGES,
     RATE_WINDOW_SECONDS,
     RECRUIT_STAGE,
+    THEMED_DAY,
+    THREE_MEETING_KINDS,
     TOP_STUDY_LIMIT,
     TRANSFER_TYPES,
     TREND_DAYS,
@@ -99,6 +105,7 @@ class _Batch:
     rows: list[int] = field(default_factory=list)
     times: list[int] = field(default_factory=list)
     points: list[int] = field(default_factory=list)
+    flows: list[int] = field(default_factory=list)  # the daily flow each event adds to (daily.FLOW_INDEX), -1 for none
     member_ids: list[int] = field(default_factory=list)
     member_times: list[int] = field(default_factory=list)
     anonymous: list[int] = field(default_factory=list)  # rows of new applicants not on the roll
@@ -109,6 +116,20 @@ class _Batch:
 def _study_points(data: Any) -> int:
     points = data.get("points") if isinstance(data, dict) else None
     return points if type(points) is int and points > 0 else 0
+
+
+_FLOW_OF_TYPE = {kind: FLOW_INDEX[name] for kind, name in DAILY_FLOW_TYPES.items()}
+_STUDY_FLOW, _MEETING_FLOW, _THEMED_FLOW = FLOW_INDEX["study_points"], FLOW_INDEX["meetings"], FLOW_INDEX["themed_days"]
+
+
+def _flow(kind: str, data: Any) -> int:
+    """The daily flow an event adds to (-1: none); a meeting by its kind."""
+    if kind == "study":
+        return _STUDY_FLOW
+    if kind == "meeting_held" and isinstance(data, dict):
+        meeting = data.get("kind")
+        return _THEMED_FLOW if meeting == THEMED_DAY else _MEETING_FLOW if meeting in THREE_MEETING_KINDS else -1
+    return _FLOW_OF_TYPE.get(kind, -1)
 
 
 def _ring_columns(base: int, size: int, old_unit: int, new_unit: int) -> list[int]:
@@ -132,6 +153,7 @@ class Aggregator:
         self._branch_counts = RolledCounters(layout, bc.COLUMNS, self._changed)
         self._branches = BranchBook(layout, self._branch_counts)
         self._transfers = TransferBook(layout, self._events, IN_FLIGHT, OVERDUE)
+        self._daily = DailyBook(layout, self._changed)
         self._now_ms = int(clock() * 1000)
         self._periods = Periods.at(self._now_ms, tz)
         self._second = self._now_ms // 1000
@@ -209,6 +231,7 @@ class Aggregator:
         with self._lock:
             self._members.upsert(frame)
             self._recount_members()
+            self._recount_daily()
             self._recount_branches()
 
     # ------------------------------------------------------------------ events
@@ -228,12 +251,15 @@ class Aggregator:
                 return
             touched, at, seen = self._known_members(batch.member_ids, batch.member_times)
             before = self._members.contributions(touched, self._moment())
+            days_before = self._members.counted_days(touched)
             for event, row, ts in batch.ordered:
                 self._apply_in_order(event, row, ts)
             np.maximum.at(self._members.last_ms, at, seen)
-            self._count_events(
-                np.array(batch.rows), np.array(batch.times), np.array(batch.points), np.array(batch.anonymous, dtype=np.int64)
-            )
+            self._daily.set_member_days(self._members.active_days, at, self._day - self._local_day(seen))
+            self._daily.move_members(days_before, self._members.counted_days(touched), self._day)
+            rows, times = np.array(batch.rows), np.array(batch.times)
+            self._count_events(rows, times, np.array(batch.points), np.array(batch.anonymous, dtype=np.int64))
+            self._count_daily(rows, times, np.array(batch.flows), np.array(batch.points))
             meeting_rows, meeting_kinds, meeting_times = np.array(batch.meetings, dtype=np.int64).reshape(-1, 3).T
             met = self._branches.record_meetings(meeting_rows, meeting_kinds, meeting_times)
             changed_rows = self._move_members(before, self._members.contributions(touched, self._moment()))
@@ -254,6 +280,7 @@ class Aggregator:
             batch.times.append(ts)
             kind = event.type
             batch.points.append(_study_points(event.data) if kind == "study" else 0)
+            batch.flows.append(_flow(kind, event.data))
             if event.member_id is not None:
                 batch.member_ids.append(event.member_id)
                 batch.member_times.append(ts)
@@ -329,6 +356,13 @@ class Aggregator:
             ]),
         )
 
+    def _count_daily(self, rows: np.ndarray, times: np.ndarray, flows: np.ndarray, points: np.ndarray) -> None:
+        """The batch's part of the daily series: flows (study counts its points, the rest one each) and places."""
+        days = self._local_day(times)
+        values = np.where(flows == _STUDY_FLOW, points, 1)
+        self._daily.add_flows(rows, flows, days, values, self._day)
+        self._daily.mark_places(rows, days, self._day)
+
     def _move_members(self, before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """Subtract old contributions, add new ones; returns the organisation rows that changed."""
         old_rows, old_cols = before
@@ -373,9 +407,11 @@ class Aggregator:
             self._periods = periods
             day = self._local_day(now_ms)
             self._events.clear_columns([TODAY, POINTS_TODAY, *_ring_columns(DAILY, TREND_DAYS, self._day, day)])
+            self._daily.new_day(self._members.active_days, self._day, day)
             self._day = day
             self._recount_members()
             self._recount_branches()
+            self._recount_daily()
         self._transfers.expire(now_ms)
 
     # ------------------------------------------------------------------ recounts
@@ -387,6 +423,9 @@ class Aggregator:
         own = self._member_counts.own_counts(rows, cols, width)
         own[:, mc.VOID] = 0
         self._member_counts.reset(own)
+
+    def _recount_daily(self) -> None:
+        self._daily.recount(*self._members.counted_days(self._members.ids()), self._day)
 
     def _branch_member_counts(self, branches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         counts = self._member_counts.values
@@ -409,6 +448,7 @@ class Aggregator:
             mem = self._member_counts.values[row].tolist()
             br = self._branch_counts.values[row].tolist()
             top = self._top_study(row)
+            per_day = self._daily.series(row, self._day)
             trend = [ev[TREND + m % TREND_MINUTES] for m in range(self._minute - TREND_MINUTES + 1, self._minute + 1)]
             daily = [ev[DAILY + d % TREND_DAYS] for d in range(self._day - TREND_DAYS + 1, self._day + 1)]
             seen = sum(mem[mc.SEEN : mc.SEEN + ACTIVE_WINDOW_MINUTES])
@@ -439,6 +479,7 @@ class Aggregator:
             "events_per_min": sum(ev[RATE : RATE + RATE_WINDOW_SECONDS]),
             "events_trend": trend,
             "events_daily": daily,
+            "daily": per_day,
             "study_points_today": ev[POINTS_TODAY],
             "meetings": {
                 "three_meetings_completion": fraction(br[bc.THREE_MEETINGS], br[bc.BRANCHES]),
@@ -530,5 +571,6 @@ class Aggregator:
             + self._branch_counts.values.nbytes
             + self._members.nbytes
             + self._branches.nbytes
+            + self._daily.nbytes
             + self._layout.ancestors.nbytes
         )

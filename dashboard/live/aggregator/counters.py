@@ -17,9 +17,10 @@ from dashboard.live.aggregator.layout import TreeLayout
 
 
 class RolledCounters:
-    def __init__(self, layout: TreeLayout, columns: int, changed: np.ndarray) -> None:
+    def __init__(self, layout: TreeLayout, columns: int, changed: np.ndarray, dtype: type = np.int64) -> None:
+        """``dtype``: int32 halves the memory of counts that never pass 2^31 (a day of a subtree)."""
         self.layout = layout
-        self.values = np.zeros((layout.size + 1, columns), dtype=np.int64)
+        self.values: np.ndarray = np.zeros((layout.size + 1, columns), dtype=dtype)
         self._changed = changed
 
     @property
@@ -32,7 +33,7 @@ class RolledCounters:
             return
         chains = self.layout.ancestors[rows]
         flat = chains * self.columns + np.asarray(cols, dtype=np.int64)[:, None]
-        np.add.at(self.values.reshape(-1), flat.reshape(-1), np.repeat(np.asarray(vals, dtype=np.int64), chains.shape[1]))
+        np.add.at(self.values.reshape(-1), flat.reshape(-1), np.repeat(np.asarray(vals, dtype=self.values.dtype), chains.shape[1]))
         self._changed[chains] = True
 
     def add_to_rows(self, rows: Sequence[int], col: int, val: int) -> None:
@@ -55,7 +56,7 @@ class RolledCounters:
 
     def reset(self, own: np.ndarray) -> None:
         """Replace every count by the roll-up of per-organisation counts ``own``."""
-        self.values = self.layout.rollup(own)
+        self.values = self.layout.rollup(own).astype(self.values.dtype, copy=False)
         self._changed[:] = True
 
     def own_counts(self, rows: np.ndarray, cols: np.ndarray, columns: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Per-member state in flat numpy arrays indexed by member id, and what each
 member contributes to the rolled-up counters.
 
-About 30 bytes a member (1M members ≈ 30 MB). A member's *contribution* is
+About 34 bytes a member (1M members ≈ 34 MB). A member's *contribution* is
 one organisation row (where they are now) and a fixed set of slots, each
 naming the counter column the member adds one to — or ``VOID`` when the slot
 does not apply (e.g. structure columns for someone who is not yet a party
@@ -87,9 +87,10 @@ class MemberBook:
         self.last_ms = np.zeros(0, dtype=np.int64)  # 0 = never active
         self.dues_paid = np.zeros(0, dtype=bool)  # for the current month
         self.dues_ahead: dict[int, set[int]] = {}  # month number → members who paid for it in advance
+        self.active_days = np.zeros(0, dtype=np.uint32)  # bit k: active k local days ago (daily.py)
 
     _ARRAYS = ("known", "org", "stage", "gender", "birth_year", "han", "education", "occupation",
-               "secretary", "join_ms", "last_ms", "dues_paid")
+               "secretary", "join_ms", "last_ms", "dues_paid", "active_days")
 
     def __len__(self) -> int:
         return int(self.known.sum())
@@ -174,6 +175,13 @@ class MemberBook:
         cols[:, 10] = np.where(in_window, SEEN + seen_minute % ACTIVE_WINDOW_MINUTES, VOID)
         rows = np.where(known, self.org[ids], self._sink).astype(np.int64)
         return rows, cols
+
+    def counted_days(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's organisation row and the days they count as active (party members only)."""
+        stage = self.stage[ids]
+        party = self.known[ids] & ((stage == PROBATIONARY) | (stage == FULL))
+        rows = np.where(self.known[ids], self.org[ids], self._sink).astype(np.int64)
+        return rows, np.where(party, self.active_days[ids], np.uint32(0))
 
     def start_month(self, month: int) -> None:
         """A new month: only payments made in advance for it count."""

@@ -52,6 +52,19 @@ TREND_MINUTES: Final = 60  # events_trend: one count per minute, oldest first
 TREND_DAYS: Final = 30  # events_daily: one count per local day, oldest first, today last
 TOP_STUDY_LIMIT: Final = 10
 
+# ``daily``: one series per name, TREND_DAYS counts per local day, oldest first, today (partial) last.
+# Flows are counted by the event's organisation: study points, 三会一课 meetings held (the four
+# kinds of THREE_MEETING_KINDS), themed days held, dues payments, transfers requested, new
+# probationary members (recruit_probationary), probationary members made full (recruit_full).
+# The marks are distinct per day: party members with any event that day (by their current
+# organisation and stage, like active_today), organisations with an event of their own that day,
+# branches with an event anywhere in them that day.
+DAILY_FLOWS: Final = ("study_points", "meetings", "themed_days", "dues", "transfers", "joined", "became_full")
+DAILY_MARKS: Final = ("active", "active_orgs", "active_branches")
+DAILY_SERIES: Final = DAILY_FLOWS + DAILY_MARKS
+THREE_MEETING_KINDS: Final = frozenset({"branch_general", "branch_committee", "group", "party_lecture"})
+DAILY_FLOW_TYPES: Final = {"dues_paid": "dues", "transfer_requested": "transfers", "recruit_probationary": "joined", "recruit_full": "became_full"}
+
 TRANSFER_TYPES: Final = frozenset(
     {"transfer_requested", "transfer_approved", "transfer_rejected", "transfer_completed"}
 )
