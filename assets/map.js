@@ -29,6 +29,8 @@
   var CLUSTER_PX = 22;          // drill-down markers closer than this join a cluster with their count
   var CLUSTER_R = 13;
   var SWIPE_PX = 80;            // a sideways swipe this long closes a drill-down
+  var TAP_SLOP_PX = 10;         // a touch that moves further is a swipe or a scroll, not a tap
+  var TOUCH_CLICK_MS = 700;     // so the click Plotly sends at its end (this soon after) is ignored
   var LABEL_STEP = 14;          // a crowded label moves out from its region in steps of this many px,
   var LABEL_REACH = 150;        // at most this far, with a leader line back to its region
 
@@ -685,7 +687,7 @@
 
   function onClick(ev) {
     var pt = ev.points && ev.points[0];
-    if (!pt || !S.meta.drill) return;
+    if (!pt || !S.meta.drill || performance.now() - S.touchMovedAt < TOUCH_CLICK_MS) return;   // a swipe, not a tap
     var code = S.codes[pt.curveNumber];
     if (code && code !== S.drill) drillInto(code);
   }
@@ -789,10 +791,19 @@
     if (open) openOrg(open.getAttribute("data-map-org"));
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") back(); });
-  // A sideways swipe on a tablet goes back too.
-  var swipe = null;
+  // A sideways swipe on a tablet goes back too. Plotly ends every touch on the map (its axes are fixed,
+  // so nothing is dragged) with a click where the finger was lifted: after a finger that moved, that
+  // click is not a tap and opens no region.
+  var swipe = null, touchFrom = null;
+  S.touchMovedAt = -Infinity;
   document.addEventListener("touchstart", function (e) {
-    swipe = S.drill && e.touches.length === 1 ? [e.touches[0].clientX, e.touches[0].clientY] : null;
+    touchFrom = e.touches.length === 1 ? [e.touches[0].clientX, e.touches[0].clientY] : null;
+    swipe = S.drill ? touchFrom : null;
+  }, { passive: true });
+  document.addEventListener("touchmove", function (e) {
+    if (!touchFrom || !e.touches.length) return;
+    var dx = e.touches[0].clientX - touchFrom[0], dy = e.touches[0].clientY - touchFrom[1];
+    if (dx * dx + dy * dy > TAP_SLOP_PX * TAP_SLOP_PX) S.touchMovedAt = performance.now();
   }, { passive: true });
   document.addEventListener("touchend", function (e) {
     if (!swipe || !e.changedTouches.length) return;
