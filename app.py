@@ -260,8 +260,13 @@ def build_app(runtime: Runtime, regions: RegionMap, extra_views: Sequence[ViewRe
 
 
 def route_pages_now(app: Dash) -> None:
-    """Run Dash's before-request hooks (the pages router registering its callbacks) once, before any request."""
-    for hook in app.backend._before_request_funcs:
+    """Run Dash's before-request hooks (the pages router registering its callbacks) once, before any request.
+
+    Dash's FastAPI backend keeps them in a private list and runs them only for "/" and "/_dash-*";
+    each hook sets itself up once and then returns at once, so running them here changes nothing later.
+    """
+    hooks: Sequence[Callable[[], object]] = getattr(app.backend, "_before_request_funcs", ())
+    for hook in hooks:
         result = hook()
         if asyncio.iscoroutine(result):
             asyncio.run(result)

@@ -226,8 +226,9 @@
       note.setAttribute("data-code", code);
       notes.appendChild(note);
     });
-    // The wall's panel has places beside the map for these (layouts/wall.map_body); elsewhere they
-    // are corners of the overlay.
+    // Beside the map rather than on its land where the page has a place for them: the wall's panel
+    // for the legend, counter, notes and kinds (layouts/wall.map_body), /map's side column for the
+    // kinds (layouts/map.map_page). Otherwise they are corners of the overlay.
     var page = S.gd.closest(".wall, .map-page") || document;
     var place = {
       left: page.querySelector(".map-aside-left"), right: page.querySelector(".map-aside-right"), kinds: page.querySelector(".map-kinds-slot")
