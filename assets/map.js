@@ -175,6 +175,20 @@
     labelsSoon();
   }
 
+  // The classes' bounds as the legend writes them: with one or two more decimals where the usual
+  // ones would write two different bounds alike (0.086 and 0.094 both "0.09").
+  function boundTexts(breaks) {
+    var texts = [];
+    for (var more = 0; more <= 2; more++) {
+      texts = breaks.map(function (b) {
+        if (kpiInfo(S.kpi).info.rate) return (b * 100).toFixed(1 + more) + "%";
+        return S.kpi === "activity" ? b.toFixed(2 + more) : fmtKpi(S.kpi, b);
+      });
+      if (texts.every(function (x, i) { return i === 0 || x !== texts[i - 1]; })) break;
+    }
+    return texts;
+  }
+
   // The legend: the classes of the regions, or of the markers while a region's organisations are
   // shown, each with its lower bound; and, in words, which divisions have no data (台湾省资料暂缺).
   function legend() {
@@ -184,13 +198,13 @@
     box.querySelector(".map-legend-title").textContent = kpiInfo(S.kpi).info.label;
     var bar = box.querySelector(".map-legend-classes");
     bar.textContent = "";
-    var bounds = [null].concat(breaks);
+    var bounds = [null].concat(breaks), texts = boundTexts(breaks);
     bounds.forEach(function (b, k) {
       var item = el("span", "map-legend-class");
       var swatch = el("i");
       swatch.style.background = rgba(classColour(b === null ? (breaks.length ? breaks[0] - 1 : 0) : b, breaks), 1);
       item.appendChild(swatch);
-      item.appendChild(el("span", "map-legend-bound", k === 0 ? (breaks.length ? "<" + fmtKpi(S.kpi, breaks[0]) : "") : "≥" + fmtKpi(S.kpi, b)));
+      item.appendChild(el("span", "map-legend-bound", k === 0 ? (breaks.length ? "<" + texts[0] : "") : "≥" + texts[k - 1]));
       bar.appendChild(item);
     });
     var values = S.values || {}, col = kpiInfo(S.kpi).i;
@@ -470,6 +484,22 @@
     return rects;
   }
 
+  // The boxes of the inset's dashes (the "dashes" trace: runs of points between nulls), in overlay px.
+  function dashRects() {
+    var tr = S.gd.data.filter(function (t) { return t.name === "dashes"; })[0], rects = [], run = [];
+    if (!tr) return rects;
+    tr.x.concat([null]).forEach(function (x, k) {
+      if (x !== null && tr.y[k] !== null && tr.y[k] !== undefined) { run.push(projectXY(x, tr.y[k])); return; }
+      if (run.length) {
+        var xs = run.map(function (q) { return q[0]; }), ys = run.map(function (q) { return q[1]; });
+        var x0 = Math.min.apply(null, xs), y0 = Math.min.apply(null, ys);
+        rects.push({ x: x0 - 1, y: y0 - 1, w: Math.max.apply(null, xs) - x0 + 2, h: Math.max.apply(null, ys) - y0 + 2 });
+      }
+      run = [];
+    });
+    return rects;
+  }
+
   function insetRect() {
     var b = S.meta.insetBox, p0 = projectXY(b[0], b[1]), p1 = projectXY(b[2], b[3]);
     return { x: p0[0], y: p1[1], w: p1[0] - p0[0], h: p0[1] - p1[1] };
@@ -495,14 +525,18 @@
     // stays and the name is left out.
     var islands = S.meta.islands.filter(function (isl) { return isl.inset || !S.drill; });
     var islandNodes = islands.map(function (isl) { return el("div", "map-island-name", isl.text); });
+    var dashes = dashRects();
     measured(islandNodes).forEach(function (size, i) {
       var isl = islands[i], p = projectXY(isl.x, isl.y), w = size.w, h = size.h, r = null;
-      var free = [[6, -h + 2], [6, -2], [-w - 6, -h + 2], [-w - 6, -2], [-w / 2, -h - 5], [-w / 2, 5]].some(function (d) {
-        r = { x: p[0] + d[0], y: p[1] + d[1], w: w, h: h };
-        return within(r, view) && (!isl.inset || within(r, inset)) && !hits(r, placed) && !hits(r, marks) && !hits(r, panels)
-          && (isl.inset || !hits(r, [inset]));
-      });
-      if (!free) { islandNodes[i].remove(); return; }
+      var sides = [[6, -h + 2], [6, -2], [-w - 6, -h + 2], [-w - 6, -2], [-w / 2, -h - 5], [-w / 2, 5]];
+      var fits = function (clearOfDashes) {
+        return sides.some(function (d) {
+          r = { x: p[0] + d[0], y: p[1] + d[1], w: w, h: h };
+          return within(r, view) && (!isl.inset || within(r, inset)) && !hits(r, placed) && !hits(r, marks) && !hits(r, panels)
+            && (isl.inset || !hits(r, [inset])) && (!clearOfDashes || !hits(r, dashes));
+        });
+      };
+      if (!fits(true) && !fits(false)) { islandNodes[i].remove(); return; }   // clear of the dashed line where it can be
       show(islandNodes[i], r);
       placed.push(r);
     });
