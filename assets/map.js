@@ -242,10 +242,11 @@
     });
     // Beside the map rather than on its land where the page has a place for them: the wall's panel
     // for the legend, counter, notes and kinds (layouts/wall.map_body), /map's side column for the
-    // kinds (layouts/map.map_page). Otherwise they are corners of the overlay.
+    // kinds and the notes (layouts/map.map_page). Otherwise they are corners of the overlay.
     var page = S.gd.closest(".wall, .map-page") || document;
     var place = {
-      left: page.querySelector(".map-aside-left"), right: page.querySelector(".map-aside-right"), kinds: page.querySelector(".map-kinds-slot")
+      left: page.querySelector(".map-aside-left"), right: page.querySelector(".map-aside-right"),
+      kinds: page.querySelector(".map-kinds-slot"), notes: page.querySelector(".map-notes-slot")
     };
     var beside = !!(place.left && place.right);
     var labelLayer = el("div", "map-labels");
@@ -274,7 +275,7 @@
       place.left.replaceChildren(lg);
       place.right.replaceChildren(counter, notes);
     } else {
-      lg.appendChild(notes);
+      if (place.notes) place.notes.replaceChildren(notes); else lg.appendChild(notes);
       [lg, counter].forEach(function (n) { ov.appendChild(n); });
     }
     if (place.kinds) place.kinds.replaceChildren(kinds); else ov.appendChild(kinds);

@@ -128,13 +128,14 @@ def test_labels_stay_apart_while_the_rotation_moves_the_map_in_and_out_of_focus(
         page.close()
 
 
-def test_the_map_page_legend_is_off_the_land(wall_map_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+@pytest.mark.parametrize("path,width,height", [("/map", 1920, 1080), ("/map?lang=en", 1280, 800)])
+def test_the_map_page_legend_is_off_the_land(wall_map_server: LiveServer, browser, path: str, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": width, "height": height})
     try:
-        page.goto(wall_map_server.url + "/map", wait_until="load")
+        page.goto(wall_map_server.url + path, wait_until="load")
         wait_until(page, "window.lianxinMap && window.lianxinMap.ready && document.querySelectorAll('#map-graph .map-label').length == 34", 60)
         geo = page.evaluate(GEOMETRY)
-        assert {"map-legend", "map-counter", "map-kinds"} <= {o["name"] for o in geo["overlays"]}
+        assert {"map-legend", "map-counter", "map-kinds", "map-notes"} <= {o["name"] for o in geo["overlays"]}
         for other in geo["overlays"]:
             assert other["land"] == 0, f"{other['name']} over the land"
         check_texts(geo)
