@@ -275,10 +275,26 @@ def build_app(runtime: Runtime, regions: RegionMap, extra_views: Sequence[ViewRe
     for register in extra_views:
         register(ctx)
     app.layout = page_container
-    # Dash on FastAPI sets itself up (assets, scripts) on the first request to "/" or "/_dash-*" only:
-    # without this, a first visit to /map or /kpi after a start gets a page with no assets.
+    # Dash on FastAPI sets itself up (assets, scripts) and runs its pages router's set-up on the first
+    # request to "/" or "/_dash-*" only: without this, a first visit to /map or /kpi after a start gets
+    # a page with no assets, or without the router's inline title script while its callbacks (fetched
+    # next, from /_dash-dependencies) call it ("TypeError: Cannot read properties of undefined").
+    route_pages_now(app)
     app._setup_server()
     return app
+
+
+def route_pages_now(app: Dash) -> None:
+    """Run Dash's before-request hooks (the pages router registering its callbacks) once, before any request.
+
+    Dash's FastAPI backend keeps them in a private list and runs them only for "/" and "/_dash-*";
+    each hook sets itself up once and then returns at once, so running them here changes nothing later.
+    """
+    hooks: Sequence[Callable[[], object]] = getattr(app.backend, "_before_request_funcs", ())
+    for hook in hooks:
+        result = hook()
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
 
 
 def harden(app: Dash, settings: Settings) -> SecurityMiddleware:

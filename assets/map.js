@@ -29,8 +29,8 @@
   var CLUSTER_PX = 22;          // drill-down markers closer than this join a cluster with their count
   var CLUSTER_R = 13;
   var SWIPE_PX = 80;            // a sideways swipe this long closes a drill-down
-  var LABEL_PX = 18;            // region labels: the wall's text floor on its 1920x1080 canvas
-  var LABEL_H = 24;
+  var TAP_SLOP_PX = 10;         // a touch that moves further is a swipe or a scroll, not a tap
+  var TOUCH_CLICK_MS = 700;     // so the click Plotly sends at its end (this soon after) is ignored
   var LABEL_STEP = 14;          // a crowded label moves out from its region in steps of this many px,
   var LABEL_REACH = 150;        // at most this far, with a leader line back to its region
 
@@ -175,29 +175,46 @@
     labelsSoon();
   }
 
+  // The classes' bounds as the legend writes them: with one or two more decimals where the usual
+  // ones would write two different bounds alike (0.086 and 0.094 both "0.09").
+  function boundTexts(breaks) {
+    var texts = [];
+    for (var more = 0; more <= 2; more++) {
+      texts = breaks.map(function (b) {
+        if (kpiInfo(S.kpi).info.rate) return (b * 100).toFixed(1 + more) + "%";
+        return S.kpi === "activity" ? b.toFixed(2 + more) : fmtKpi(S.kpi, b);
+      });
+      if (texts.every(function (x, i) { return i === 0 || x !== texts[i - 1]; })) break;
+    }
+    return texts;
+  }
+
   // The legend: the classes of the regions, or of the markers while a region's organisations are
   // shown, each with its lower bound; and, in words, which divisions have no data (台湾省资料暂缺).
   function legend() {
-    var box = S.overlay && S.overlay.querySelector(".map-legend");
+    var box = S.legendBox;
     if (!box) return;
     var breaks = (S.drill && S.orgs && S.orgs.length ? S.markerBreaks : S.regionBreaks) || [];
     box.querySelector(".map-legend-title").textContent = kpiInfo(S.kpi).info.label;
     var bar = box.querySelector(".map-legend-classes");
     bar.textContent = "";
-    var bounds = [null].concat(breaks);
+    var bounds = [null].concat(breaks), texts = boundTexts(breaks);
     bounds.forEach(function (b, k) {
       var item = el("span", "map-legend-class");
       var swatch = el("i");
       swatch.style.background = rgba(classColour(b === null ? (breaks.length ? breaks[0] - 1 : 0) : b, breaks), 1);
       item.appendChild(swatch);
-      item.appendChild(el("span", "map-legend-bound", k === 0 ? "" : "≥" + fmtKpi(S.kpi, b)));
+      item.appendChild(el("span", "map-legend-bound", k === 0 ? (breaks.length ? "<" + texts[0] : "") : "≥" + texts[k - 1]));
       bar.appendChild(item);
     });
     var values = S.values || {}, col = kpiInfo(S.kpi).i;
-    box.querySelectorAll(".map-note").forEach(function (note) {
-      var row = values[note.getAttribute("data-code")];
-      note.style.display = row && row[col] !== null && row[col] !== undefined ? "none" : "";
+    var shown = 0;
+    S.notesBox.querySelectorAll(".map-note").forEach(function (note) {
+      var row = values[note.getAttribute("data-code")], has = row && row[col] !== null && row[col] !== undefined;
+      note.style.display = has ? "none" : "";
+      shown += has ? 0 : 1;
     });
+    S.notesBox.classList.toggle("all-hidden", shown === 0);
   }
 
   // --- the overlay: live layer, SVG for markers, legend, counter, tooltip ------------------------------
@@ -217,11 +234,21 @@
     lg.appendChild(el("div", "map-legend-title"));
     lg.appendChild(el("div", "map-legend-classes"));
     lg.appendChild(el("div", "map-legend-how", S.meta.labels.classes));
+    var notes = el("div", "map-notes");
     Object.keys(S.meta.notes).sort().forEach(function (code) {
       var note = el("div", "map-note", S.meta.notes[code]);
       note.setAttribute("data-code", code);
-      lg.appendChild(note);
+      notes.appendChild(note);
     });
+    // Beside the map rather than on its land where the page has a place for them: the wall's panel
+    // for the legend, counter, notes and kinds (layouts/wall.map_body), /map's side column for the
+    // kinds and the notes (layouts/map.map_page). Otherwise they are corners of the overlay.
+    var page = S.gd.closest(".wall, .map-page") || document;
+    var place = {
+      left: page.querySelector(".map-aside-left"), right: page.querySelector(".map-aside-right"),
+      kinds: page.querySelector(".map-kinds-slot"), notes: page.querySelector(".map-notes-slot")
+    };
+    var beside = !!(place.left && place.right);
     var labelLayer = el("div", "map-labels");
     var kinds = el("div", "map-kinds");
     kinds.appendChild(el("span", "map-kinds-title", S.meta.labels.kinds));
@@ -243,9 +270,19 @@
       counter.appendChild(item);
     });
     var tip = el("div", "map-tip");
-    [labelLayer, lines, fx, svg, lg, kinds, counter, tip].forEach(function (n) { ov.appendChild(n); });
+    [labelLayer, lines, fx, svg].forEach(function (n) { ov.appendChild(n); });
+    if (beside) {
+      place.left.replaceChildren(lg);
+      place.right.replaceChildren(counter, notes);
+    } else {
+      if (place.notes) place.notes.replaceChildren(notes); else lg.appendChild(notes);
+      [lg, counter].forEach(function (n) { ov.appendChild(n); });
+    }
+    if (place.kinds) place.kinds.replaceChildren(kinds); else ov.appendChild(kinds);
+    ov.appendChild(tip);
     host.appendChild(ov);
     S.overlay = ov; S.linesSvg = lines; S.fx = fx; S.svg = svg; S.tip = tip; S.labelLayer = labelLayer;
+    S.legendBox = lg; S.notesBox = notes;
     S.flashPool = [];
     S.flashNext = 0;
     for (var i = 0; i < MAX_FLASHES; i++) S.flashPool.push(fx.appendChild(el("i", "map-flash")));
@@ -418,12 +455,19 @@
      region's point and, where it would cover another label, an island, the inset or a panel, moves
      out in rings until it fits, with a leader line back; none is drawn over another. */
 
-  var measurer = null;
-  function textWidth(text, px, weight) {
-    if (!measurer) measurer = document.createElement("canvas").getContext("2d");
-    measurer.font = weight + " " + px + "px " + (window.getComputedStyle(S.overlay).fontFamily || "sans-serif");
-    return measurer.measureText(text).width;
+  // Label elements are added hidden and measured together in one layout: the widths are the ones
+  // drawn (a canvas measure missed the tabular figures, and a label overlapped its neighbour at 4K).
+  function measured(nodes) {
+    nodes.forEach(function (n) { n.style.visibility = "hidden"; n.style.left = "0px"; n.style.top = "0px"; S.labelLayer.appendChild(n); });
+    return nodes.map(function (n) { return { w: n.offsetWidth + 1, h: n.offsetHeight + 1 }; });
   }
+
+  function show(n, r) {
+    n.style.left = r.x.toFixed(1) + "px"; n.style.top = r.y.toFixed(1) + "px";
+    n.style.visibility = "";
+  }
+
+  function within(r, box) { return r.x >= box.x && r.y >= box.y && r.x + r.w <= box.x + box.w && r.y + r.h <= box.y + box.h; }
 
   function hits(r, rects) {
     for (var i = 0; i < rects.length; i++) {
@@ -438,9 +482,28 @@
     S.overlay.querySelectorAll(".map-legend, .map-kinds, .map-counter").forEach(function (n) {
       rects.push({ x: n.offsetLeft - 4, y: n.offsetTop - 4, w: n.offsetWidth + 8, h: n.offsetHeight + 8 });
     });
-    var b = S.meta.insetBox, p0 = projectXY(b[0], b[1]), p1 = projectXY(b[2], b[3]);
-    rects.push({ x: p0[0] - 4, y: p1[1] - 4, w: p1[0] - p0[0] + 8, h: p0[1] - p1[1] + 8 });
     return rects;
+  }
+
+  // The boxes of the inset's dashes (the "dashes" trace: runs of points between nulls), in overlay px.
+  function dashRects() {
+    var tr = S.gd.data.filter(function (t) { return t.name === "dashes"; })[0], rects = [], run = [];
+    if (!tr) return rects;
+    tr.x.concat([null]).forEach(function (x, k) {
+      if (x !== null && tr.y[k] !== null && tr.y[k] !== undefined) { run.push(projectXY(x, tr.y[k])); return; }
+      if (run.length) {
+        var xs = run.map(function (q) { return q[0]; }), ys = run.map(function (q) { return q[1]; });
+        var x0 = Math.min.apply(null, xs), y0 = Math.min.apply(null, ys);
+        rects.push({ x: x0 - 1, y: y0 - 1, w: Math.max.apply(null, xs) - x0 + 2, h: Math.max.apply(null, ys) - y0 + 2 });
+      }
+      run = [];
+    });
+    return rects;
+  }
+
+  function insetRect() {
+    var b = S.meta.insetBox, p0 = projectXY(b[0], b[1]), p1 = projectXY(b[2], b[3]);
+    return { x: p0[0], y: p1[1], w: p1[0] - p0[0], h: p0[1] - p1[1] };
   }
 
   var labelTimer = 0;
@@ -450,26 +513,32 @@
     var layer = S.labelLayer;
     if (!layer || !S.gd._fullLayout.xaxis) return;
     layer.textContent = "";
-    var W = S.overlay.clientWidth, H = S.overlay.clientHeight;
-    var blocked = panelRects(), placed = [];
+    var W = S.overlay.clientWidth, H = S.overlay.clientHeight, view = { x: 0, y: 0, w: W, h: H };
+    var inset = insetRect(), panels = panelRects(), placed = [];
+    var blocked = panels.concat([{ x: inset.x - 4, y: inset.y - 4, w: inset.w + 8, h: inset.h + 8 }]);
     var ns = "http://www.w3.org/2000/svg", leaders = document.createElementNS(ns, "svg");
     leaders.setAttribute("class", "map-leaders");
     layer.appendChild(leaders);
-    var islandPx = Math.round(LABEL_PX * 0.8);
     var marks = S.meta.islands.map(function (isl) { var p = projectXY(isl.x, isl.y); return { x: p[0] - 5, y: p[1] - 5, w: 10, h: 10 }; });
     blocked = blocked.concat(marks);
-    S.meta.islands.forEach(function (isl) {   // island marks and names: fixed, and never covered
-      var p = projectXY(isl.x, isl.y);
-      if (S.drill && !isl.inset) return;
-      var w = textWidth(isl.text, islandPx, 400) + 4, h = islandPx + 4, r = null;
-      var free = [[6, -h + 2], [6, -2], [-w - 6, -h + 2], [-w - 6, -2]].some(function (d) {   // beside the mark, first free side
-        r = { x: p[0] + d[0], y: p[1] + d[1], w: w, h: h };
-        return !hits(r, placed) && !hits(r, marks);
-      });
-      if (!free) return;   // a small inset (the wall's) keeps the marks and the names that fit
-      var n = el("div", "map-island-name", isl.text);
-      n.style.left = r.x.toFixed(1) + "px"; n.style.top = r.y.toFixed(1) + "px";
-      layer.appendChild(n);
+    // Island marks and names first: fixed, never covered. A name sits beside its mark on the first free
+    // side, the inset's inside the inset's frame; where none is free (the wall's small inset) the mark
+    // stays and the name is left out.
+    var islands = S.meta.islands.filter(function (isl) { return isl.inset || !S.drill; });
+    var islandNodes = islands.map(function (isl) { return el("div", "map-island-name", isl.text); });
+    var dashes = dashRects();
+    measured(islandNodes).forEach(function (size, i) {
+      var isl = islands[i], p = projectXY(isl.x, isl.y), w = size.w, h = size.h, r = null;
+      var sides = [[6, -h + 2], [6, -2], [-w - 6, -h + 2], [-w - 6, -2], [-w / 2, -h - 5], [-w / 2, 5]];
+      var fits = function (clearOfDashes) {
+        return sides.some(function (d) {
+          r = { x: p[0] + d[0], y: p[1] + d[1], w: w, h: h };
+          return within(r, view) && (!isl.inset || within(r, inset)) && !hits(r, placed) && !hits(r, marks) && !hits(r, panels)
+            && (isl.inset || !hits(r, [inset])) && (!clearOfDashes || !hits(r, dashes));
+        });
+      };
+      if (!fits(true) && !fits(false)) { islandNodes[i].remove(); return; }   // clear of the dashed line where it can be
+      show(islandNodes[i], r);
       placed.push(r);
     });
     if (S.drill) return;
@@ -478,33 +547,33 @@
     var codes = S.codes.filter(function (c) { return S.meta.centroids[c]; });
     codes.sort(function (a, b) { var va = value(a), vb = value(b); return (vb === null ? -Infinity : vb) - (va === null ? -Infinity : va); });
     if (S.meta.labelTop) codes = codes.filter(function (c) { return value(c) > 0; }).slice(0, S.meta.labelTop);   // leading: above 0
-    codes.forEach(function (code) {
-      var c = S.meta.centroids[code], p = project(c[0], c[1]);
-      var name = S.meta.short[code] || code, v = value(code), text = v === null ? "" : fmtKpi(S.kpi, v);
-      var w = textWidth(name, LABEL_PX, 700) + (text ? textWidth(text, LABEL_PX, 400) + 6 : 0) + 8;
+    var nodes = codes.map(function (code) {
+      var v = value(code), n = el("div", "map-label");
+      n.setAttribute("data-code", code);
+      n.appendChild(el("b", null, S.meta.short[code] || code));
+      if (v !== null) n.appendChild(el("span", null, fmtKpi(S.kpi, v)));
+      return n;
+    });
+    measured(nodes).forEach(function (size, i) {
+      var c = S.meta.centroids[codes[i]], p = project(c[0], c[1]), w = size.w, h = size.h;
       var spot = null;
       for (var radius = 0; radius <= LABEL_REACH && !spot; radius += LABEL_STEP) {
         var steps = radius ? 16 : 1;
         for (var k = 0; k < steps && !spot; k++) {
           var a = (k / steps) * 2 * Math.PI;
-          var r = { x: p[0] + radius * Math.cos(a) - w / 2, y: p[1] + radius * Math.sin(a) - LABEL_H / 2, w: w, h: LABEL_H };
-          if (r.x >= 0 && r.y >= 0 && r.x + w <= W && r.y + LABEL_H <= H && !hits(r, placed) && !hits(r, blocked)) spot = r;
+          var r = { x: p[0] + radius * Math.cos(a) - w / 2, y: p[1] + radius * Math.sin(a) - h / 2, w: w, h: h };
+          if (within(r, view) && !hits(r, placed) && !hits(r, blocked)) spot = r;
         }
       }
-      if (!spot) return;
+      if (!spot) { nodes[i].remove(); return; }
       placed.push(spot);
-      var n = el("div", "map-label");
-      n.setAttribute("data-code", code);
-      n.appendChild(el("b", null, name));
-      if (text) n.appendChild(el("span", null, text));
-      n.style.left = spot.x.toFixed(1) + "px"; n.style.top = spot.y.toFixed(1) + "px";
-      layer.appendChild(n);
-      var cx = spot.x + w / 2, cy = spot.y + LABEL_H / 2;
-      if (Math.abs(cx - p[0]) > w / 2 || Math.abs(cy - p[1]) > LABEL_H / 2) {
+      show(nodes[i], spot);
+      var cx = spot.x + w / 2, cy = spot.y + h / 2;
+      if (Math.abs(cx - p[0]) > w / 2 || Math.abs(cy - p[1]) > h / 2) {
         var line = document.createElementNS(ns, "line");
         line.setAttribute("x1", p[0].toFixed(1)); line.setAttribute("y1", p[1].toFixed(1));
         line.setAttribute("x2", Math.min(Math.max(p[0], spot.x), spot.x + w).toFixed(1));
-        line.setAttribute("y2", Math.min(Math.max(p[1], spot.y), spot.y + LABEL_H).toFixed(1));
+        line.setAttribute("y2", Math.min(Math.max(p[1], spot.y), spot.y + h).toFixed(1));
         leaders.appendChild(line);
       }
     });
@@ -654,7 +723,7 @@
 
   function onClick(ev) {
     var pt = ev.points && ev.points[0];
-    if (!pt || !S.meta.drill) return;
+    if (!pt || !S.meta.drill || performance.now() - S.touchMovedAt < TOUCH_CLICK_MS) return;   // a swipe, not a tap
     var code = S.codes[pt.curveNumber];
     if (code && code !== S.drill) drillInto(code);
   }
@@ -758,10 +827,19 @@
     if (open) openOrg(open.getAttribute("data-map-org"));
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") back(); });
-  // A sideways swipe on a tablet goes back too.
-  var swipe = null;
+  // A sideways swipe on a tablet goes back too. Plotly ends every touch on the map (its axes are fixed,
+  // so nothing is dragged) with a click where the finger was lifted: after a finger that moved, that
+  // click is not a tap and opens no region.
+  var swipe = null, touchFrom = null;
+  S.touchMovedAt = -Infinity;
   document.addEventListener("touchstart", function (e) {
-    swipe = S.drill && e.touches.length === 1 ? [e.touches[0].clientX, e.touches[0].clientY] : null;
+    touchFrom = e.touches.length === 1 ? [e.touches[0].clientX, e.touches[0].clientY] : null;
+    swipe = S.drill ? touchFrom : null;
+  }, { passive: true });
+  document.addEventListener("touchmove", function (e) {
+    if (!touchFrom || !e.touches.length) return;
+    var dx = e.touches[0].clientX - touchFrom[0], dy = e.touches[0].clientY - touchFrom[1];
+    if (dx * dx + dy * dy > TAP_SLOP_PX * TAP_SLOP_PX) S.touchMovedAt = performance.now();
   }, { passive: true });
   document.addEventListener("touchend", function (e) {
     if (!swipe || !e.changedTouches.length) return;
@@ -791,6 +869,13 @@
     gd.on("plotly_unhover", function () { if (!S.overMarker) hideTip(); });
     gd.on("plotly_click", onClick);
     gd.on("plotly_afterplot", function () { S.paths = null; relayoutFx(); });
+    // The wall's rotation resizes the panel by a class on the canvas; Plotly redraws a frame later.
+    // Until then the labels are placed again at once inside the panel's new box, so none is left
+    // outside it or over another for that beat.
+    if (S.focusWatch) S.focusWatch.disconnect();
+    var canvas = gd.closest(".wall");
+    S.focusWatch = canvas ? new MutationObserver(placeLabels) : null;
+    if (canvas) S.focusWatch.observe(canvas, { attributes: true, attributeFilter: ["class"] });
     recolour();
     if (S.pendingLines) onTransfers(S.pendingLines);
     if (S.pendingCounter) counterValues(S.pendingCounter);

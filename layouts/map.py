@@ -445,6 +445,10 @@ def map_page(org_name: str, figure: dict[str, Any], kpi: str, lang: str, ticket:
                         className="map-side",
                         children=[
                             html.Div([html.H2(t("map.colour_by", lang), className="map-box-title"), kpi_choice(kpi, lang)], className="map-box"),
+                            # the event kinds' legend and the no-data notes, put here by assets/map.js: beside the
+                            # map, not over its land
+                            html.Div(className="map-box map-kinds-slot"),
+                            html.Div(className="map-box map-notes-slot"),
                             html.Div(drill_hint(lang), id="map-drill-panel", className="map-box map-drill"),
                         ],
                     ),

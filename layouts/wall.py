@@ -244,6 +244,26 @@ def kpi_row(snap: Mapping[str, Any], lang: str) -> html.Div:
     return html.Div(tiles, className="kpi-row", id="kpi-row")
 
 
+def map_body(figure: dict[str, Any]) -> html.Div:
+    """The wall's map panel: the map between two side columns that hold its legend, counter and notes.
+
+    The panel is about 2.9 : 1 and China with its inset about 1.46 : 1, so a map
+    laid over the whole panel left a wide empty band on each side with the
+    legend over the land. assets/map.js moves the legend (left), the transfer
+    counter and the no-data notes (right) and the event kinds (the title row,
+    ``map-kinds-slot``) out of the plot into these places (docs/wall.md).
+    """
+    return html.Div(
+        [
+            html.Div(className="map-aside map-aside-left"),
+            graph("map-graph", figure),
+            html.Div(className="map-aside map-aside-right"),
+            html.Div(className="map-kinds-slot"),
+        ],
+        className="map-wall",
+    )
+
+
 def wall_layout(
     snap: dict[str, Any], map_figure: dict[str, Any], topology_figure: dict[str, Any], lang: str, ticket: str, options: WallOptions
 ) -> html.Div:
@@ -264,7 +284,7 @@ def wall_layout(
                 html.Div([structure_panel(structure, lang), background_panel(structure, lang)], className="wall-col col-left"),
                 html.Div(
                     [
-                        panel(t("panel.map", lang), graph("map-graph", map_figure), "map", "focusable"),
+                        panel(t("panel.map", lang), map_body(map_figure), "map", "focusable"),
                         pipeline_panel(snap.get("pipeline", {}), lang),
                         html.Div([feed_panel(lang), alerts_panel(snap, lang)], className="wall-pair"),
                     ],

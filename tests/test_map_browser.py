@@ -189,8 +189,10 @@ def test_the_wall_map_panel_is_live_too(live_server: LiveServer, browser) -> Non
         page.goto(live_server.url + "/", wait_until="load")
         page.wait_for_selector("#conn-state.live", timeout=30_000)
         wait_until(page, "window.lianxinMap && window.lianxinMap.ready", 30)
-        assert page.locator("#map-graph .map-legend").count() == 1
-        assert page.locator("#map-graph #map-transfers-overdue").count() == 1
+        # On the wall the legend, counter and notes sit beside the map, not over it (layouts/wall.map_body).
+        assert page.locator("#panel-map .map-aside-left .map-legend").count() == 1
+        assert page.locator("#panel-map .map-aside-right #map-transfers-overdue").count() == 1
+        assert page.locator("#map-graph .map-legend, #map-graph .map-counter, #map-graph .map-kinds").count() == 0
         assert map_state(page, "S.meta.drill") is False
     finally:
         page.close()

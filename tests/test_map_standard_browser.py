@@ -71,7 +71,7 @@ def test_taiwan_is_drawn_like_the_provinces_and_its_missing_data_is_stated(open_
     css = {c.replace(",", ", ") for c in CLASS_COLOURS}
     assert fills["710000"][0] in css, fills["710000"]
     assert fills["710000"] == fills["650000"], "Taiwan is in the style of a province without data, not set apart"
-    note = page.locator("#map-graph .map-note[data-code='710000']")
+    note = page.locator(".map-side .map-note[data-code='710000']")
     assert note.is_visible() and note.inner_text() == "台湾省资料暂缺"
     assert page.evaluate("() => !!window.lianxinMap.values['110000']"), "the scope's own region has its figures"
 

@@ -18,7 +18,7 @@ import pytest
 
 from layouts.i18n import fmt_count
 from tests.conftest import LiveServer, wait_until
-from tests.wall_checks import MAP_OVERLAY, WALL_FLOOR, layout_report
+from tests.wall_checks import WALL_FLOOR, layout_report
 
 PANELS = ("structure", "background", "map", "pipeline", "feed", "alerts", "topology", "progress", "leaderboard")
 TILES = ("members", "organisations", "active_today", "active_15m", "events_today", "events_per_min", "study_points_today", "lost_contact")
@@ -82,7 +82,7 @@ def test_wall_fills_the_screen_with_every_panel_live_and_every_text_fitting(wall
         members = httpx.get(f"{wall_server.url}/api/snapshot").json()["members"]
         assert page.locator("#kpi-members").inner_text().strip() == fmt_count(members, "zh")
         assert int(page.locator("#conn-state").get_attribute("data-lag-ms")) >= 0
-        report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
+        report = layout_report(page, WALL_FLOOR)
         assert report["scroll"] == [width, height, width, height], report["scroll"]
         assert report["checked"] > 100 and report["problems"] == [], report["problems"]
         page.screenshot(path=str(tmp_path / f"wall-{width}x{height}.png"))
@@ -103,7 +103,7 @@ def test_english_and_letterboxed_screens_fit_too(wall_server: LiveServer, browse
             members = httpx.get(f"{wall_server.url}/api/snapshot").json()["members"]
             assert page.locator("#kpi-members").inner_text().strip() == fmt_count(members, "en")
         # Letterboxed, text is measured against the canvas as shown (1/90 of its height).
-        report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
+        report = layout_report(page, WALL_FLOOR)
         assert report["scroll"] == [width, height, width, height]
         assert report["checked"] > 100 and report["problems"] == [], report["problems"]
     finally:
@@ -183,7 +183,7 @@ def test_rotation_moves_by_itself_pauses_on_space_and_steps_with_the_arrows(wall
                 page.keyboard.press("ArrowRight")
             assert page.get_attribute("#wall-canvas", "data-focus") == expected
             page.wait_for_timeout(700)
-            report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
+            report = layout_report(page, WALL_FLOOR)
             assert report["problems"] == [], (expected, report["problems"])
             if expected == f"org:{unit}":
                 assert page.locator("#spotlight").is_visible()
@@ -231,9 +231,7 @@ def test_a_bad_address_is_named_on_the_screen_and_the_wall_runs_on(wall_server: 
         changes = page.evaluate("window.lianxinPlaylist.changes")
         wait_until(page, f"window.lianxinPlaylist.changes > {changes}", timeout_s=30)
         assert page.evaluate("window.lianxinPlaylist.items.map(i => i.kind)") == ["map", "kpi"]
-        # Known (issue 15, open): while the rotation moves the map in and out of focus, the inset's island
-        # names can sit wholly outside the map panel for a beat. Every other text is held to the check.
-        problems = [p for p in layout_report(page)["problems"] if "map-island-name" not in p]
+        problems = layout_report(page)["problems"]
         assert problems == []
     finally:
         page.close()

@@ -23,7 +23,7 @@ import pytest
 
 from dashboard.demo.texts import ARTICLE_TITLES, CAMPAIGN_TITLES, NOTICE_TITLES
 from tests.conftest import LiveServer, wait_until
-from tests.wall_checks import MAP_OVERLAY, WALL_FLOOR, floor_report, layout_report
+from tests.wall_checks import WALL_FLOOR, floor_report, layout_report
 
 # In px of the 1920×1080 canvas (the page's scale is applied in the browser).
 LIST_FLOORS = {
@@ -119,7 +119,7 @@ def test_text_floor_and_the_longest_texts_fit(text_server: LiveServer, longest_t
     page = open_wall(browser, text_server, longest_texts, path, width, height)
     try:
         assert page.locator("#live-feed .org", has_text=longest_texts["org"]).count() >= 1
-        report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
+        report = layout_report(page, WALL_FLOOR)
         assert report["minPx"] == pytest.approx(height / 60)
         assert report["checked"] > 100 and report["problems"] == [], report["problems"]
         floors = floor_report(page, LIST_FLOORS)
@@ -197,7 +197,7 @@ def test_the_spotlight_fills_the_screen_and_marks_the_gap_in_its_ranking(text_se
                        return [document.getElementById('spotlight-ranking').getBoundingClientRect().bottom, s.bottom - pad]; }"""
         )
         assert abs(bottoms[0] - bottoms[1]) < 2, bottoms
-        report = layout_report(page, WALL_FLOOR, MAP_OVERLAY)
+        report = layout_report(page, WALL_FLOOR)
         assert report["problems"] == [], report["problems"]
     finally:
         page.close()

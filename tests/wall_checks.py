@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 LAYOUT_JS = r"""
-({minFraction, floorExempt}) => {
+({minFraction}) => {
   const canvas = document.getElementById('wall-canvas');
   const canvasRect = canvas ? canvas.getBoundingClientRect() : null;
   const scale = canvas ? canvasRect.height / canvas.offsetHeight : 1;
@@ -49,10 +49,6 @@ LAYOUT_JS = r"""
     if (!el || seen.has(el) || !walker.currentNode.textContent.trim()) continue;
     seen.add(el);
     if (el.closest('script, style, noscript, title')) continue;
-    // The map's own labels and island names are placed by assets/map.js and checked on /map
-    // (tests/test_map_standard_browser.py); on the wall they can still collide while the map
-    // changes focus (issue 15, open), so this check leaves them to that test.
-    if (el.closest('.map-labels, .map-island-name')) continue;
     const cs = getComputedStyle(el);
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0 || cs.visibility === 'hidden' || +cs.opacity === 0) continue;
@@ -113,7 +109,7 @@ LAYOUT_JS = r"""
       }
     }
     const px = parseFloat(cs.fontSize) * (canvas && canvas.contains(el) ? scale : 1);
-    if (px < minPx - 0.01 && !(floorExempt && el.closest(floorExempt))) problems.push('small: ' + name(el) + ' ' + px.toFixed(2) + 'px < ' + minPx.toFixed(2) + 'px');
+    if (px < minPx - 0.01) problems.push('small: ' + name(el) + ' ' + px.toFixed(2) + 'px < ' + minPx.toFixed(2) + 'px');
     shown.push({el, r});
   }
   for (let i = 0; i < shown.length; i++) {
@@ -131,9 +127,9 @@ LAYOUT_JS = r"""
 """
 
 
-def layout_report(page: Any, min_fraction: float = 1 / 90, floor_exempt: str | None = None) -> dict[str, Any]:
-    """Run LAYOUT_JS in ``page``: {problems, checked, minPx, scale, scroll}; texts inside ``floor_exempt`` (a selector) are not held to the size floor."""
-    return page.evaluate(LAYOUT_JS, {"minFraction": min_fraction, "floorExempt": floor_exempt})
+def layout_report(page: Any, min_fraction: float = 1 / 90) -> dict[str, Any]:
+    """Run LAYOUT_JS in ``page``: {problems, checked, minPx, scale, scroll}."""
+    return page.evaluate(LAYOUT_JS, {"minFraction": min_fraction})
 
 
 FLOOR_JS = r"""
@@ -166,5 +162,3 @@ def floor_report(page: Any, floors: dict[str, float]) -> dict[str, Any]:
 
 # The wall's text floor: 18 px of the 1920×1080 canvas, 1/60 of the screen's height (docs/wall.md).
 WALL_FLOOR = 1 / 60
-# The map's own overlay (legend, event kinds, counters) is the map view's (docs/map.md), held to its own rule there.
-MAP_OVERLAY = ".map-overlay"
