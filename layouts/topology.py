@@ -185,7 +185,7 @@ def _label_indices(pic: TopologyPicture, reach: float, rule: LabelRule) -> list[
     chosen = []
     for i in order[: rule.most * 4]:
         width = (_text_px(pic.names[i], rule.size) + rule.size) / unit
-        half = 0.75 * rule.size / unit
+        half = 0.95 * rule.size / unit  # a line of text with its halo is about 1.9 × the font size tall
         x, y = pic.x[i], pic.y[i]
         if pic.ring[i] == 0:
             box = (x - width / 2, x + width / 2, y - 3 * half, y - half / 2)
@@ -269,8 +269,10 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
         "data": data,
         "layout": figure_layout(
             margin={"l": 0, "r": 0, "t": 0, "b": 0},
-            xaxis={"visible": False, "range": [-reach, reach], "fixedrange": compact},
-            yaxis={"visible": False, "range": [-reach, reach], "scaleanchor": "x", "fixedrange": compact},
+            # on the wall the ranges stay put and the plot's square shrinks instead ("domain"): the labels chosen
+            # for the panel's size are where they were estimated, also after the panel had the whole screen
+            xaxis={"visible": False, "range": [-reach, reach], "fixedrange": compact, **({"constrain": "domain"} if compact else {})},
+            yaxis={"visible": False, "range": [-reach, reach], "scaleanchor": "x", "fixedrange": compact, **({"constrain": "domain"} if compact else {})},
             dragmode=False if compact else "pan",
             hovermode="closest",
             hoverdistance=HIT_RADIUS_PX,
