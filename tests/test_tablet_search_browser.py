@@ -61,6 +61,9 @@ def test_comparison_and_roster_tables_wear_the_theme(live_server: LiveServer, br
 
 
 def _search(page: Any, text: str) -> list[dict[str, str]]:
+    """The matches for ``text``: the box is emptied first (no matches shown), so what appears is this answer."""
+    page.fill("#tablet-search", "")
+    wait_until(page, "document.querySelector('#tablet-search-results').children.length === 0", timeout_s=15)
     page.fill("#tablet-search", text)
     wait_until(page, "document.querySelector('#tablet-search-results').children.length > 0", timeout_s=15)
     hits: list[dict[str, str]] = page.evaluate("""() => Array.from(document.querySelectorAll('#tablet-search-results .search-hit'))
