@@ -203,7 +203,30 @@
     }
   }
 
+  // --- touch: a tap opens, and no tooltip covers what it opened -----------------------------------
+
+  /* Plotly shows a tap's tooltip and keeps it (a touch leaves the emulated mouse where it tapped, and
+     Chromium re-hovers there when the new figure comes); on a tablet it would cover the children the tap
+     just opened, and the detail card beside the graph already names what was tapped. So while the last
+     input was a touch the page's body carries .touch-input (not the graph's own element, whose class Dash
+     rewrites while a callback is pending), which hides the tooltips (Plotly still computes the hover: its
+     click needs it), and a touch closes any tooltip up. A real mouse move brings them back. */
+  function onPointer(event) {
+    var gd = plot(), box = document.getElementById(GRAPH_ID);
+    if (!gd || !box || !box.contains(event.target)) return;
+    if (event.pointerType === "touch") {
+      if (event.type !== "pointerdown") return;
+      document.body.classList.add("touch-input");
+      state.touches = (state.touches || 0) + 1;
+      if (window.Plotly && window.Plotly.Fx) window.Plotly.Fx.unhover(gd);
+    } else if (event.pointerType === "mouse" && (event.type === "pointerdown" || event.movementX || event.movementY)) {
+      document.body.classList.remove("touch-input");
+    }
+  }
+
   function start() {
+    document.addEventListener("pointerdown", onPointer, true);
+    document.addEventListener("pointermove", onPointer, true);
     if (!window.lianxinFrames) return setTimeout(start, 50);
     window.lianxinFrames.on("topo_pulse", timed("pulse", function (v) { watchFigure(); onPulse(v); }));
     window.lianxinFrames.on("topo_health", timed("health", function (v) { watchFigure(); onHealth(v); }));

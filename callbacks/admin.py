@@ -110,7 +110,7 @@ def register(view: ViewContext) -> None:
                 ops.set_user_active(actor, picked, trigger == "admin-user-activate")
                 alert = result(t("admin.done", lang), True)
             users = ops.users()
-            return alert, data_table(users, USER_COLUMNS, lang), user_options(users)
+            return alert, data_table(users, USER_COLUMNS, lang), user_options(users, lang)
 
         return _guarded(view, token, lang, act, lambda alert: (alert, dash.no_update, dash.no_update))
 

@@ -44,3 +44,12 @@ def page_ticket(ctx: ViewContext, scope: Scope, query: dict[str, Any]) -> str:
 def scoped_snapshot(ctx: ViewContext, scope: Scope) -> dict[str, Any]:
     """The scope's live snapshot as the page may show it (small counts hidden at the public level)."""
     return mask_snapshot(ctx.runtime.aggregator.snapshot(scope.org_id), scope)
+
+
+def ticket_scope(ctx: ViewContext, ticket: Any) -> Scope | None:
+    """The scope a page's signed ticket names, while the token or session it was granted by holds; None
+    otherwise. Callbacks take their scope from here, never from what the page sends beside it."""
+    checked = ctx.runtime.signer.verify_grant(ticket)
+    if checked is None or checked[0].org_id not in ctx.runtime.tree or not ctx.runtime.access.grant_valid(checked[1]):
+        return None
+    return checked[0]

@@ -15,17 +15,17 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 import dash
-from dash import html
+from dash import Input, Output, State, callback, html
 
 from callbacks.access import page_viewer
-from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot
+from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot, ticket_scope
 from callbacks.wall import lang_links, page_lang
 from dashboard.access.viewer import AccessRefused
 from dashboard.store.roster import members_of
 from dashboard.store.tree import OrgNode, OrgTree
 from dashboard.wall.units import unit_rows
-from layouts.i18n import t
-from layouts.tablet import ChildCard, OrgLink, TabletPage, tablet_error, tablet_page
+from layouts.i18n import normalise_lang, t
+from layouts.tablet import ChildCard, OrgLink, TabletPage, search_results, tablet_error, tablet_page
 
 MEMBERS_PER_PAGE = 50
 CARRIED = ("lang", "token", "mode")
@@ -81,7 +81,8 @@ def org_page(ctx: ViewContext, code: str, raw_lang: Any, query: dict[str, Any]) 
         return tablet_error(t(resolved, lang) + f": {code[:64]}", _top_href(ctx, query, carried), lang)
     node, scope = resolved
     tree, aggregator = runtime.tree, runtime.aggregator
-    viewer_root = page_viewer(ctx, token=query.get("token"), mode=query.get("mode")).scope.org_id
+    viewer = page_viewer(ctx, token=query.get("token"), mode=query.get("mode"))
+    viewer_root = viewer.scope.org_id
     trail = [org_link(tree.nodes[a], carried) for a in trail_ids(tree, node.id, viewer_root)]
     kids = sorted_children(tree, node.id)
     rows = unit_rows(tree, aggregator, [k.id for k in kids], scope)
@@ -113,6 +114,7 @@ def org_page(ctx: ViewContext, code: str, raw_lang: Any, query: dict[str, Any]) 
             lang_links=lang_links(f"/org/{quote(node.code, safe='')}", {**query, **({"lang": raw_lang} if raw_lang else {})}),
             wall_href=f"/?{wall_query}",
             problems=problems,
+            search_meta={"ticket": runtime.signer.sign(viewer.scope, grant=viewer.grant), "lang": lang, "carried": carried},
         )
     )
 
@@ -132,3 +134,34 @@ def register(ctx: ViewContext) -> None:
         return org_page(ctx, code, lang, query)
 
     dash.register_page("org", path_template="/org/<code>", layout=layout, title=t("app.title"))
+
+    @callback(
+        Output("tablet-search-results", "children"),
+        Input("tablet-search", "value"),
+        State("tablet-search-meta", "data"),
+        prevent_initial_call=True,
+    )
+    def search(query: Any, meta: Any) -> list[Any]:
+        """Matches as the leader types, inside the scope of the page's signed ticket (never what the page
+        sends beside it): the viewer's whole scope, whichever organisation the page shows."""
+        if not isinstance(meta, dict) or not isinstance(query, str):
+            return []
+        scope = ticket_scope(ctx, meta.get("ticket"))
+        if scope is None:
+            return []
+        raw = meta.get("carried")
+        carried = {k: v for k, v in raw.items() if k in CARRIED and isinstance(v, str)} if isinstance(raw, dict) else {}
+        return search_results(find_orgs(ctx, scope.org_id, query[:100], carried), query[:100], normalise_lang(meta.get("lang")))
+
+
+def find_orgs(ctx: ViewContext, root_id: int, query: str, carried: Mapping[str, Any]) -> list[tuple[OrgLink, str]]:
+    """Organisations under ``root_id`` by exact code first, then names containing the text (the topology's
+    search), each with its parent's name."""
+    topology, tree = ctx.runtime.topology, ctx.runtime.tree
+    found = topology.find(query, topology.scope_pre(root_id)) if query.strip() else []
+    out = []
+    for p in found:
+        node = tree.nodes[int(topology.index.ids[p])]
+        parent = tree.nodes.get(node.parent_id) if node.parent_id is not None else None
+        out.append((org_link(node, carried), parent.name if parent is not None else ""))
+    return out

@@ -75,7 +75,7 @@ def import_layout(lang: str, token: str | None) -> html.Div:
             "data-uploading": t("import.uploading", lang),
             "data-failed": t("import.failed", lang),
         }),
-    ], "import-page")
+    ], "import-page", lang)
 
 
 def status_view(status: dict[str, Any], lang: str) -> tuple[int, str, str, Any, Any, Any, Any]:

@@ -36,7 +36,7 @@ def login_layout(lang: str, failed: bool, next_path: str, notice: str | None = N
         dbc.Alert(t(notice, lang), color="secondary", id="access-refused") if notice else None,
         form,
     ]
-    return desktop_page(dbc.Card(dbc.CardBody([b for b in body if b is not None]), className="login-card"), "login-page")
+    return desktop_page(dbc.Card(dbc.CardBody([b for b in body if b is not None]), className="login-card"), "login-page", lang)
 
 
 def refusal_layout(code: str, lang: str, next_path: str) -> html.Div:
@@ -48,4 +48,4 @@ def refusal_layout(code: str, lang: str, next_path: str) -> html.Div:
         dbc.CardBody([html.H1(t(f"access.{code}", lang), className="h5 mb-3", id="access-refused"), link]),
         className="login-card",
     )
-    return desktop_page(card, "refusal-page")
+    return desktop_page(card, "refusal-page", lang)

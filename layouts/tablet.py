@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from dashboard.wall.units import UNIT_FIELDS
 from layouts.components import graph
@@ -72,6 +72,7 @@ class TabletPage:
     lang_links: Mapping[str, str] = field(default_factory=dict)
     wall_href: str = "/"
     problems: Sequence[str] = ()
+    search_meta: Mapping[str, Any] = field(default_factory=dict)  # the viewer's signed scope and the links' query
 
 
 def _field(row: UnitRow, name: str) -> float | int | None:
@@ -238,10 +239,36 @@ def members_section(page: TabletPage) -> html.Section | None:
         className="pager",
     )
     return html.Section(
-        [html.H2(t("tablet.members", lang)), pager, html.Div(dbc.Table([header, body], className="tablet-table members", borderless=True), className="table-scroll")],
+        [html.H2(t("tablet.members", lang)), html.P(t("tablet.members_note", lang), className="section-note"), pager, html.Div(dbc.Table([header, body], className="tablet-table members", borderless=True), className="table-scroll")],
         className="tablet-section",
         id="tablet-members",
     )
+
+
+def search_box(page: TabletPage) -> html.Div:
+    """Any organisation the viewer may see, by name or code, one tap away (callbacks/tablet.py answers)."""
+    return html.Div(
+        [
+            dcc.Input(id="tablet-search", type="search", placeholder=t("tablet.search", page.lang), debounce=False, autoComplete="off",
+                      className="tablet-search-input"),
+            html.Div(id="tablet-search-results", className="tablet-search-results", role="listbox"),
+            dcc.Store(id="tablet-search-meta", data=dict(page.search_meta)),
+        ],
+        className="tablet-search",
+    )
+
+
+def search_results(found: Sequence[tuple[OrgLink, str]], query: str, lang: str) -> list[Any]:
+    """The matches, best first, each a link with its parent's name to tell namesakes apart."""
+    if not query.strip():
+        return []
+    if not found:
+        return [html.Div(t("tablet.search_none", lang).format(q=query.strip()), className="search-none")]
+    return [
+        html.A([html.Span(org.name, className="name"), html.Small(parent, className="parent"), html.Span(kind_label(org.kind, lang), className="kind")],
+               href=org.href, className="search-hit", title=org.code)
+        for org, parent in found
+    ]
 
 
 def tablet_page(page: TabletPage) -> html.Div:
@@ -260,7 +287,7 @@ def tablet_page(page: TabletPage) -> html.Div:
                 [
                     *problems,
                     html.Div(
-                        [html.H1(page.org.name, className="org-title"), html.Span(kind_label(page.org.kind, lang), className="kind")],
+                        [html.H1(page.org.name, className="org-title"), html.Span(kind_label(page.org.kind, lang), className="kind"), search_box(page)],
                         className="tablet-head",
                     ),
                     html.Div(kpi_tiles(snap, lang, TABLET_TILES), className="tablet-kpis"),

@@ -12,7 +12,8 @@ never rebuild the figure: assets/topology.js recolours nodes with
 Links are ``layout.shapes`` — one SVG path per kind (tree, 共建 partnerships,
 member-group spokes, the highlighted path) with Bézier curves in data
 coordinates — where line traces would put one DOM path per link; traces, in
-drawing order: group hubs, organisations, labels, the target ring.
+drawing order: group hubs, organisations, the target ring, labels (last, so
+nothing is drawn over a name; assets/topology.css gives them a dark halo).
 ``layout.meta.topology`` carries what the page's script needs per node.
 """
 
@@ -46,7 +47,11 @@ PARTNER_PULL = 0.35  # a partnership bends towards the centre by this share of i
 MAX_LABELS = 60
 LABEL_SIZE = 13
 LABEL_PANEL_PX = 900
+WALL_LABEL_SIZE = 18  # the wall's text floor (docs/wall.md), on the 1920×1080 canvas
+WALL_PANEL_PX = (414.0, 262.0)  # the wall's topology graph on that canvas (it only grows when the panel takes focus)
+WALL_MAX_LABELS = 12
 NODE_SIZE = (6.0, 30.0)
+HIT_RADIUS_PX = 22  # Plotly picks the closest node within this of its edge: a 44 px target for the smallest dot
 
 
 # --- geometry: links as SVG paths in data coordinates (one shape per kind, not thousands of DOM paths) ---
@@ -122,29 +127,65 @@ def _hover(pic: TopologyPicture, i: int, lang: str) -> str:
         if len(figures) > 2:
             parts.append(" · ".join(figures[2:]))
     parts.append(f"<span style='color:{HEALTH_COLOURS[pic.health[i]]}'>● {t('topo.health.' + health_word(pic.health[i]), lang)}</span>")
-    if pic.hidden[i]:
-        parts.append(t("topo.detail.folded", lang).format(n=fmt_count(pic.hidden[i], lang)))
+    action = _tap_action(pic, i, lang)
+    if action:
+        parts.append(action)
     return "<br>".join(parts)
 
 
-def _text_px(text: str) -> float:
-    """Rough width of a label in px at LABEL_SIZE: CJK characters are square, Latin about half."""
-    return sum(LABEL_SIZE if ord(ch) >= 0x2E80 else LABEL_SIZE * 0.55 for ch in text)
+def _tap_action(pic: TopologyPicture, i: int, lang: str) -> str:
+    """What a tap on node ``i`` does, in words, with counts that a tap and a second tap leave unchanged:
+    an open node names its drawn children (a tap folds them), a folded one everything inside it (a tap opens
+    it), the centre steps out. Folded grandchildren of an open node are not "folded inside" it: a tap folds."""
+    if i == 0:
+        return t("topo.tap.centre", lang) if pic.parent[0] < 0 and pic.pre[0] > 0 else ""
+    if pic.is_open[i]:
+        children = sum(1 for p in pic.parent if p == i)
+        return t("topo.tap.fold", lang).format(n=fmt_count(children, lang))
+    if pic.hidden[i]:
+        return t("topo.tap.open", lang).format(n=fmt_count(pic.hidden[i], lang))
+    return ""
 
 
-def _label_indices(pic: TopologyPicture, reach: float) -> list[int]:
+@dataclass(frozen=True)
+class LabelRule:
+    """Which labels a figure carries: font size, the plot height the boxes are estimated for, how many,
+    and the deepest ring labelled."""
+
+    size: float
+    panel_px: float
+    most: int
+    rings: int
+    panel_width_px: float = 0.0  # when set, labels must lie wholly inside a plot this wide (the wall's panel clips)
+    keep_clear: tuple[float, float] = (0.0, 0.0)  # px at the plot's top left kept for the health key
+
+
+PAGE_LABELS = LabelRule(LABEL_SIZE, LABEL_PANEL_PX, MAX_LABELS, 1_000)
+WALL_LABELS = LabelRule(WALL_LABEL_SIZE, WALL_PANEL_PX[1], WALL_MAX_LABELS, 1, WALL_PANEL_PX[0], (80.0, 72.0))
+
+
+def _text_px(text: str, size: float) -> float:
+    """Rough width of a label in px: CJK characters are square, Latin about half."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.55 for ch in text)
+
+
+def _label_indices(pic: TopologyPicture, reach: float, rule: LabelRule) -> list[int]:
     """Labels that fit: the centre, the path and the target first, then by level and size, never overlapping.
 
-    Boxes are estimated for a plot LABEL_PANEL_PX tall, which is what /topology gives the graph.
+    Boxes are estimated for a plot ``rule.panel_px`` tall (what /topology, or the wall, gives the graph).
     """
-    unit = LABEL_PANEL_PX / (2 * reach)
-    priority = set(pic.path) | {0}
-    order = sorted(range(pic.size), key=lambda i: (i not in priority, pic.ring[i], -(pic.members[i] or 0), i))
+    unit = rule.panel_px / (2 * reach)
+    priority = (set(pic.path) | {0}) if rule.rings > 1 else set()
+    candidates = [i for i in range(pic.size) if i in priority or 0 < pic.ring[i] <= rule.rings]
+    order = sorted(candidates, key=lambda i: (i not in priority, pic.ring[i], -(pic.members[i] or 0), i))
     boxes: list[tuple[float, float, float, float]] = []
+    half_width = rule.panel_width_px / 2 / unit if rule.panel_width_px else math.inf
+    if rule.keep_clear[0]:
+        boxes.append((-half_width, -half_width + rule.keep_clear[0] / unit, reach - rule.keep_clear[1] / unit, reach))
     chosen = []
-    for i in order[: MAX_LABELS * 4]:
-        width = (_text_px(pic.names[i]) + LABEL_SIZE) / unit
-        half = 0.75 * LABEL_SIZE / unit
+    for i in order[: rule.most * 4]:
+        width = (_text_px(pic.names[i], rule.size) + rule.size) / unit
+        half = 0.95 * rule.size / unit  # a line of text with its halo is about 1.9 × the font size tall
         x, y = pic.x[i], pic.y[i]
         if pic.ring[i] == 0:
             box = (x - width / 2, x + width / 2, y - 3 * half, y - half / 2)
@@ -152,10 +193,12 @@ def _label_indices(pic: TopologyPicture, reach: float) -> list[int]:
             box = (x, x + width, y - half, y + half)
         else:
             box = (x - width, x, y - half, y + half)
+        if box[0] < -half_width or box[1] > half_width:
+            continue
         if i in priority or not any(b[0] < box[1] and box[0] < b[1] and b[2] < box[3] and box[2] < b[3] for b in boxes):
             boxes.append(box)
             chosen.append(i)
-        if len(chosen) == MAX_LABELS:
+        if len(chosen) == rule.most:
             break
     return sorted(chosen)
 
@@ -167,8 +210,16 @@ def _node_sizes(pic: TopologyPicture) -> list[float]:
     return np.round(low + (high - low) * np.sqrt(members / top), 1).tolist()
 
 
+def health_key(lang: str) -> dict[str, Any]:
+    """The wall's key to the node colours, in the panel's top left corner (the page has its own legend)."""
+    lines = [f"<span style='color:{HEALTH_COLOURS[level]}'>●</span> {t('topo.key.' + word, lang)}" for level, word in ((10, "good"), (6, "fair"), (2, "poor"))]
+    return {"xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left", "yanchor": "top", "align": "left",
+            "showarrow": False, "text": "<br>".join(lines), "font": {"color": TEXT, "size": WALL_LABEL_SIZE}, "name": "health-key"}
+
+
 def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False) -> dict[str, Any]:
-    """The figure of one view; ``compact`` for the wall's small panel (no labels, smaller marks)."""
+    """The figure of one view; ``compact`` for the wall's small panel: smaller marks, only the top-level units
+    named (at the wall's text floor, as many as fit inside the panel) and a key to the health colours."""
     x, y = np.array(pic.x), np.array(pic.y)
     ring = np.array(pic.ring, dtype=np.float64)
     tree_pairs = np.array([(p, i) for i, p in enumerate(pic.parent) if p >= 0], dtype=np.int64).reshape(-1, 2)
@@ -181,7 +232,8 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
     sizes = [s * scale for s in _node_sizes(pic)]
     folded = [h > 0 for h in pic.hidden]
     reach = max(float(ring.max(initial=0)), 1.0) + (0.2 if compact else 0.45)
-    labels = [] if compact else _label_indices(pic, reach)
+    rule = WALL_LABELS if compact else PAGE_LABELS
+    labels = _label_indices(pic, reach, rule)
     data: list[dict[str, Any]] = [
         {"type": "scatter", "mode": "markers", "name": "group-hubs", "x": [round(h.x, 3) for h in pic.hubs],
          "y": [round(h.y, 3) for h in pic.hubs], "hoverinfo": "skip" if compact else "text",
@@ -196,13 +248,13 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
              "opacity": 0.95,
              "line": {"color": [FOLDED_RIM if f else OPEN_RIM for f in folded], "width": [1.6 * scale if f else 0.8 for f in folded]},
          }},
-        {"type": "scatter", "mode": "text", "name": "labels", "x": [pic.x[i] for i in labels], "y": [pic.y[i] for i in labels],
-         "customdata": [pic.codes[i] for i in labels], "text": [pic.names[i] for i in labels], "hoverinfo": "skip",
-         "textposition": ["bottom center" if pic.ring[i] == 0 else "middle right" if pic.x[i] >= 0 else "middle left" for i in labels],
-         "textfont": {"color": TEXT, "size": LABEL_SIZE}, "cliponaxis": False},
         {"type": "scatter", "mode": "markers", "name": "target", "hoverinfo": "skip",
          "x": [pic.x[pic.target]] if pic.target >= 0 else [], "y": [pic.y[pic.target]] if pic.target >= 0 else [],
          "marker": {"symbol": "circle-open", "size": 34 * scale, "color": TEXT, "line": {"width": 3}}},
+        {"type": "scatter", "mode": "text", "name": "labels", "x": [pic.x[i] for i in labels], "y": [pic.y[i] for i in labels],
+         "customdata": [pic.codes[i] for i in labels], "text": [pic.names[i] for i in labels], "hoverinfo": "skip",
+         "textposition": ["bottom center" if pic.ring[i] == 0 else "middle right" if pic.x[i] >= 0 else "middle left" for i in labels],
+         "textfont": {"color": TEXT, "size": rule.size}, "cliponaxis": False},
     ]
     shapes = [
         _links("tree", svg_path(tree_controls(x, y, ring, tree_pairs)), TREE_EDGE, 0.7 if compact else 1.0),
@@ -212,17 +264,22 @@ def topology_graph_figure(pic: TopologyPicture, lang: str, compact: bool = False
         _links("path", svg_path(tree_controls(x, y, ring, path_pairs)), GOLD, 4.0),
     ]
     meta = {"pre": pic.pre, "end": pic.end, "parent": pic.parent, "health": pic.health, "colours": list(HEALTH_COLOURS)}
+    key = [health_key(lang)] if compact else []
     return {
         "data": data,
         "layout": figure_layout(
             margin={"l": 0, "r": 0, "t": 0, "b": 0},
-            xaxis={"visible": False, "range": [-reach, reach], "fixedrange": compact},
-            yaxis={"visible": False, "range": [-reach, reach], "scaleanchor": "x", "fixedrange": compact},
+            # on the wall the ranges stay put and the plot's square shrinks instead ("domain"): the labels chosen
+            # for the panel's size are where they were estimated, also after the panel had the whole screen
+            xaxis={"visible": False, "range": [-reach, reach], "fixedrange": compact, **({"constrain": "domain"} if compact else {})},
+            yaxis={"visible": False, "range": [-reach, reach], "scaleanchor": "x", "fixedrange": compact, **({"constrain": "domain"} if compact else {})},
             dragmode=False if compact else "pan",
             hovermode="closest",
+            hoverdistance=HIT_RADIUS_PX,
             hoverlabel={"bgcolor": "#0d1428", "bordercolor": GOLD, "font": {"color": TEXT, "size": 14}},
             uirevision=f"topology-{pic.codes[0]}",
             shapes=[shape for shape in shapes if shape["path"]],
+            annotations=key,
             meta={"topology": meta},
         ),
     }

@@ -80,7 +80,7 @@ def test_signing_in_and_managing_users_and_tokens(live_server: LiveServer, brows
 
     page.click(f"#admin-tabs >> text={TAB_LABELS['audit']}")
     page.click("#admin-audit-refresh")
-    page.locator("#admin-audit-table td", has_text="token.revoke").first.wait_for()
+    page.locator("#admin-audit-table td", has_text="Token revoked").first.wait_for()  # token.revoke, in English
     context.close()
 
 
