@@ -15,7 +15,7 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
-from callbacks.context import ViewContext, page_scope, page_ticket
+from callbacks.context import ViewContext, page_scope, page_ticket, scope_from_ticket
 from dashboard.access.scopes import Scope
 from dashboard.topology.lod import MAX_DRAWN, ViewSpec
 from dashboard.topology.picture import TopologyPicture
@@ -131,14 +131,14 @@ def topology_view_page(view: ViewContext, lang: str, org: str | None, query: dic
 
 
 def register(view: ViewContext) -> None:
-    topology, signer = view.runtime.topology, view.runtime.signer
+    topology = view.runtime.topology
 
     def page_scope_of(meta: Any) -> tuple[Scope, int, str] | None:
         """The scope in the page's signed ticket, while the token or session it was granted by holds."""
-        checked = signer.verify_grant(meta.get("ticket")) if isinstance(meta, dict) else None
-        if checked is None or checked[0].org_id not in view.runtime.tree or not view.runtime.access.grant_valid(checked[1]):
+        ticket = scope_from_ticket(view, meta)
+        if ticket is None:
             return None
-        scope = checked[0]
+        scope = ticket.scope
         return scope, topology.scope_pre(scope.org_id), normalise_lang(meta.get("lang"))
 
     def layout(lang: str | None = None, org: str | None = None, **query: Any) -> html.Div:
