@@ -59,8 +59,7 @@ def register(ctx: ViewContext) -> None:
     def drill(selection: Any, _refresh: int | None, meta: Any) -> tuple[Any, list[Any], bool]:
         lang = normalise_lang(meta.get("lang") if isinstance(meta, dict) else None)
         region = selection.get("region") if isinstance(selection, dict) else None
-        ticket = scope_from_ticket(ctx, meta) if region in ctx.regions.names else None
-        if ticket is None:
+        if region not in ctx.regions.names or (ticket := scope_from_ticket(ctx, meta)) is None:
             return None, drill_hint(lang), True
         scope = ticket.scope
         kpi = selection.get("kpi") if selection.get("kpi") in MAP_KPIS else DEFAULT_KPI

@@ -49,7 +49,7 @@ class LevelGeneric(Contract):
     """A model generic over the count type; its parametrised names say the level, not the type."""
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         levels = ["Full" if p is int else "Public" for p in params[:1]]
         return cls.__name__ + "".join(levels)
 
@@ -244,9 +244,9 @@ class NoticeItem(Contract):
 # --- the frame ------------------------------------------------------------------
 
 
-def absent() -> Any:
+def absent(**constraints: Any) -> Any:
     """A key a delta frame may leave out; when present its value must have the key's type (null only where that allows)."""
-    return Field(None)
+    return Field(None, **constraints)
 
 
 class FrameKpi(LevelGeneric, Generic[P]):
@@ -271,8 +271,8 @@ class FrameKpi(LevelGeneric, Generic[P]):
     active_today: P = absent()
     active_15m: P = absent()
     events_per_min: int = absent()
-    events_trend: list[int] = Field(None, min_length=60, max_length=60)
-    events_daily: list[int] = Field(None, min_length=30, max_length=30)
+    events_trend: list[int] = absent(min_length=60, max_length=60)
+    events_daily: list[int] = absent(min_length=30, max_length=30)
     study_points_today: int = absent()
     meetings: Meetings = absent()
     dues_rate: Share = None
@@ -282,7 +282,7 @@ class FrameKpi(LevelGeneric, Generic[P]):
     lost_contact: P = absent()
     pipeline: Pipeline[P] = absent()
     structure: Structure[P] = absent()
-    top_study: list[TopStudy] = Field(None, max_length=10)
+    top_study: list[TopStudy] = absent(max_length=10)
     notices: list[NoticeItem] = absent()
     map_regions: dict[str, RegionKpis] = absent()
     map_flashes: MapFlashes = absent()
