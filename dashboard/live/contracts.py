@@ -358,10 +358,12 @@ class PublicFrame(Frame[int | None, FeedItemPublic]):
 
 
 _SNAPSHOTS: dict[str, type[Snapshot[Any]]] = {"full": FullSnapshot, "public": PublicSnapshot}
-_FRAMES: dict[str, TypeAdapter[Any]] = {
-    "full": TypeAdapter(FullFrame | Heartbeat),
-    "public": TypeAdapter(PublicFrame | Heartbeat),
-}
+def _adapter(form: Any) -> TypeAdapter[Any]:
+    """A TypeAdapter of a union (typed Any: mypy takes a union object for no type)."""
+    return TypeAdapter(form)
+
+
+_FRAMES: dict[str, TypeAdapter[Any]] = {"full": _adapter(FullFrame | Heartbeat), "public": _adapter(PublicFrame | Heartbeat)}
 
 
 def snapshot_model(level: LevelName) -> type[Snapshot[Any]]:

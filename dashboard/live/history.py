@@ -70,7 +70,7 @@ def iter_events_by_time(
         if not rows:
             return
         yield [
-            StoredEvent(seq, event_id, kind, ts_ms, org_id, member_id, _data(data))  # type: ignore[arg-type]
+            StoredEvent(seq, event_id, kind, ts_ms, org_id, member_id, _data(data))
             for seq, event_id, kind, ts_ms, org_id, member_id, data in rows
         ]
         after = (rows[-1][3], rows[-1][0])

@@ -12,8 +12,9 @@ app can report them by name instead of crashing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -69,7 +70,7 @@ class OrgTree:
             if n.parent_id is not None:
                 kids.setdefault(n.parent_id, []).append(n.id)
         if tree.root_id is not None:
-            stack = [(tree.root_id, ())]
+            stack: list[tuple[int, tuple[int, ...]]] = [(tree.root_id, ())]
             while stack:
                 node_id, above = stack.pop()
                 chain = (node_id, *above)
@@ -101,7 +102,7 @@ class OrgTree:
             Organisation.unit_type,
         ]
         with engine.connect() as conn:
-            rows = conn.execute(select(*cols)).all()
+            rows: Sequence[Any] = conn.execute(select(*cols)).all()  # ten columns: beyond what Row is typed for
         return cls.from_nodes(OrgNode(*row) for row in rows)
 
     def __len__(self) -> int:
