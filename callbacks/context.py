@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from callbacks.access import narrowed_scope, page_viewer
 from dashboard.access.scopes import Scope, mask_snapshot
@@ -41,15 +41,32 @@ def page_ticket(ctx: ViewContext, scope: Scope, query: dict[str, Any]) -> str:
     return ctx.runtime.signer.sign(scope, grant=viewer.grant)
 
 
+class TicketScope(NamedTuple):
+    """What a page's signed ticket grants: the scope, and the token or session it must keep checking."""
+
+    scope: Scope
+    grant: str | None
+
+
+def scope_from_ticket(ctx: ViewContext, meta: Any) -> TicketScope | None:
+    """The scope in a page's ``live-meta`` ticket, or None: not signed by this server, expired, its
+    organisation no longer in the tree (an import removed it), or the token or session behind it revoked.
+
+    The one way a callback turns a ticket into a scope, so no copy can forget a
+    check (the map's drill-down once lacked the tree check and raised KeyError
+    after an import). Blocking (the grant is read from the store): coroutines
+    call it in a thread.
+    """
+    runtime = ctx.runtime
+    checked = runtime.signer.verify_grant(meta.get("ticket")) if isinstance(meta, dict) else None
+    if checked is None:
+        return None
+    scope, grant = checked
+    if scope.org_id not in runtime.tree or not runtime.access.grant_valid(grant):
+        return None
+    return TicketScope(scope, grant)
+
+
 def scoped_snapshot(ctx: ViewContext, scope: Scope) -> dict[str, Any]:
     """The scope's live snapshot as the page may show it (small counts hidden at the public level)."""
     return mask_snapshot(ctx.runtime.aggregator.snapshot(scope.org_id), scope)
-
-
-def ticket_scope(ctx: ViewContext, ticket: Any) -> Scope | None:
-    """The scope a page's signed ticket names, while the token or session it was granted by holds; None
-    otherwise. Callbacks take their scope from here, never from what the page sends beside it."""
-    checked = ctx.runtime.signer.verify_grant(ticket)
-    if checked is None or checked[0].org_id not in ctx.runtime.tree or not ctx.runtime.access.grant_valid(checked[1]):
-        return None
-    return checked[0]

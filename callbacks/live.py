@@ -21,7 +21,7 @@ from typing import Any
 from dash import callback, ctx, set_props
 from dash.exceptions import WebsocketDisconnected
 
-from callbacks.context import ViewContext
+from callbacks.context import ViewContext, scope_from_ticket
 from callbacks.replay import replay_query, replay_stream
 from dashboard.api.health import STORE_FAILURES
 
@@ -62,7 +62,7 @@ async def page_meta(ws: Any) -> Any:
 
 
 def register(view: ViewContext) -> None:
-    publisher, signer, access = view.runtime.publisher, view.runtime.signer, view.runtime.access
+    publisher, access = view.runtime.publisher, view.runtime.access
 
     @callback(websocket=True, persistent=True)
     async def live_stream() -> None:
@@ -73,12 +73,10 @@ def register(view: ViewContext) -> None:
             meta = await page_meta(ws)
         except (TimeoutError, WebsocketDisconnected):
             return
-        checked = signer.verify_grant(meta.get("ticket")) if isinstance(meta, dict) else None
-        if checked is None or checked[0].org_id not in view.runtime.tree:
+        ticket = await asyncio.to_thread(scope_from_ticket, view, meta)
+        if ticket is None:
             return
-        scope, grant = checked
-        if not await asyncio.to_thread(access.grant_valid, grant):
-            return
+        scope, grant = ticket
         # A page opened with ?replay=FROM..TO streams that past period instead (callbacks/replay.py).
         try:
             replay = replay_query(await ws.get_prop("_pages_location", "search", timeout=10))

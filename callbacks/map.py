@@ -16,7 +16,7 @@ from typing import Any
 import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, html
 
-from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot
+from callbacks.context import ViewContext, page_scope, page_ticket, scope_from_ticket, scoped_snapshot
 from dashboard.access.scopes import Scope
 from dashboard.map.view import DEFAULT_KPI, MAP_KPIS, drill_down, region_kpis
 from layouts.i18n import normalise_lang, t
@@ -58,11 +58,10 @@ def register(ctx: ViewContext) -> None:
     )
     def drill(selection: Any, _refresh: int | None, meta: Any) -> tuple[Any, list[Any], bool]:
         lang = normalise_lang(meta.get("lang") if isinstance(meta, dict) else None)
-        checked = runtime.signer.verify_grant(meta.get("ticket")) if isinstance(meta, dict) else None
         region = selection.get("region") if isinstance(selection, dict) else None
-        if checked is None or region not in ctx.regions.names or not runtime.access.grant_valid(checked[1]):
+        if region not in ctx.regions.names or (ticket := scope_from_ticket(ctx, meta)) is None:
             return None, drill_hint(lang), True
-        scope = checked[0]
+        scope = ticket.scope
         kpi = selection.get("kpi") if selection.get("kpi") in MAP_KPIS else DEFAULT_KPI
         within = selection.get("org") if isinstance(selection.get("org"), str) else None
         orgs = drill_down(runtime.tree, runtime.aggregator, ctx.regions, scope, region, within)

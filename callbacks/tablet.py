@@ -18,7 +18,7 @@ import dash
 from dash import Input, Output, State, callback, html
 
 from callbacks.access import page_viewer
-from callbacks.context import ViewContext, page_scope, page_ticket, scoped_snapshot, ticket_scope
+from callbacks.context import ViewContext, page_scope, page_ticket, scope_from_ticket, scoped_snapshot
 from callbacks.wall import lang_links, page_lang
 from dashboard.access.viewer import AccessRefused
 from dashboard.store.roster import members_of
@@ -146,9 +146,10 @@ def register(ctx: ViewContext) -> None:
         sends beside it): the viewer's whole scope, whichever organisation the page shows."""
         if not isinstance(meta, dict) or not isinstance(query, str):
             return []
-        scope = ticket_scope(ctx, meta.get("ticket"))
-        if scope is None:
+        ticket = scope_from_ticket(ctx, meta)
+        if ticket is None:
             return []
+        scope = ticket.scope
         raw = meta.get("carried")
         carried = {k: v for k, v in raw.items() if k in CARRIED and isinstance(v, str)} if isinstance(raw, dict) else {}
         return search_results(find_orgs(ctx, scope.org_id, query[:100], carried), query[:100], normalise_lang(meta.get("lang")))

@@ -17,7 +17,7 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
-from callbacks.context import ViewContext, page_scope, page_ticket, ticket_scope
+from callbacks.context import ViewContext, page_scope, page_ticket, scope_from_ticket
 from dashboard.access.scopes import Scope
 from dashboard.topology.lod import MAX_DRAWN, ViewSpec
 from dashboard.topology.picture import TopologyPicture
@@ -142,9 +142,10 @@ def register(view: ViewContext) -> None:
 
     def page_scope_of(meta: Any) -> tuple[Scope, int, str] | None:
         """The scope in the page's signed ticket, while the token or session it was granted by holds."""
-        scope = ticket_scope(view, meta.get("ticket")) if isinstance(meta, dict) else None
-        if scope is None:
+        ticket = scope_from_ticket(view, meta)
+        if ticket is None:
             return None
+        scope = ticket.scope
         return scope, topology.scope_pre(scope.org_id), normalise_lang(meta.get("lang"))
 
     def layout(lang: str | None = None, org: str | None = None, **query: Any) -> html.Div:

@@ -265,7 +265,7 @@ def browser():  # type: ignore[no-untyped-def]
 # A test that marks itself keeps its own tier; the others are tiered by their fixtures and
 # by the files listed here, whose tests start servers or browsers without a fixture, and tests
 # of the command line are live: they run it as a process.
-TIERS = ("unit", "api", "live", "browser", "services")
+TIERS = ("unit", "heavy", "api", "live", "browser", "services")
 TIER_OF_FIXTURE = {
     "browser": "browser",
     "postgres_url": "services",
@@ -283,7 +283,22 @@ TIER_OF_FILE = {
     "test_import_live.py": "live",
     "test_tablet_links.py": "live",
 }
-TIER_ORDER = ("browser", "services", "live", "api", "unit")
+# In memory like the unit tests, but seconds of CPU each: generating and replaying months of demo
+# history. Out of `-m unit` so that stays seconds; `-m heavy` runs them (and .ci/run, which runs every
+# tier). Listed by test name, per file; a renamed test falls back to unit. A module that marks itself
+# (test_report.py's pytestmark = unit) keeps its own tier: its report drawing is for its owner to move.
+HEAVY_TESTS = {
+    "test_history.py": {
+        "test_history_for_a_database_with_events_is_refused_unless_forced",
+        "test_first_second_kpis_after_seeding_are_believable",
+        "test_history_then_live_across_midnight_and_a_month_end_counted_once",
+        "test_first_frame_after_app_start_shows_a_living_organisation",
+        "test_shares_at_50000_members_are_within_the_stated_bounds",
+        "test_same_seed_same_history_other_seed_other_history",
+        "test_every_history_event_passes_the_ingest_checks",
+    },
+}
+TIER_ORDER = ("browser", "services", "live", "api", "heavy", "unit")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -295,6 +310,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             found.add("browser")
         if item.path.name in TIER_OF_FILE:
             found.add(TIER_OF_FILE[item.path.name])
+        if getattr(item, "originalname", item.name) in HEAVY_TESTS.get(item.path.name, ()):
+            found.add("heavy")
         if "cli" in item.name.split("_") or "command_line" in item.name:
             found.add("live")  # runs `python -m dashboard …` as a real process
         tier = next((t for t in TIER_ORDER if t in found), "unit")

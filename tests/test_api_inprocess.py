@@ -108,3 +108,18 @@ def test_ingest_and_names_need_their_tokens(client: TestClient) -> None:
     assert client.get(f"/api/members?org={root}", headers=_auth(INGEST)).status_code == 403
     members = client.get(f"/api/members?org={root}", headers=_auth(ADMIN))
     assert members.status_code == 200
+
+
+def test_the_read_routes_document_and_keep_their_response_models(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+
+    def answer_schema(path: str) -> str:
+        return str(spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+
+    assert "FullSnapshot" in answer_schema("/api/snapshot") and "PublicSnapshot" in answer_schema("/api/snapshot")
+    assert "OrgOut" in answer_schema("/api/orgs") and "MembersPage" in answer_schema("/api/members")
+    root = _root(client)
+    admin = client.get("/api/members", params={"org": root, "limit": 3}, headers=_auth(ADMIN)).json()
+    assert len(admin["members"]) == 3 and all("phone" in m for m in admin["members"])
+    snap = client.get("/api/snapshot", headers=_auth(ADMIN)).json()
+    assert "≤30" in snap["structure"]["age_band"]  # the contract's field names go out as the wire's keys

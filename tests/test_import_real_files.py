@@ -29,7 +29,6 @@ from layouts.admin_import import choices_mapping, columns_view
 from tests import import_corpus as corpus
 from tests.import_support import ROOT
 
-pytestmark = pytest.mark.unit
 KEY = b"corpus-test-key"
 ORGS, PEOPLE = corpus.township()
 

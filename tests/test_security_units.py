@@ -37,8 +37,8 @@ GOOD_PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    monkeypatch.setattr(auth, "CACHE_TTL_S", 0.0)
-    monkeypatch.setattr(tokens, "CACHE_TTL_S", 0.0)
+    monkeypatch.setattr(auth._cache, "ttl_s", 0.0)
+    monkeypatch.setattr(tokens._cache, "ttl_s", 0.0)
     engine = open_store(f"sqlite:///{tmp_path}/security.db")
     with engine.begin() as conn:
         conn.execute(insert(Organisation), [

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert, text, update
 
 from dashboard.access import tokens
+from dashboard.access.recent import RecentChecks
 from dashboard.access.tokens import TokenError, TokenInfo, create_token, revoke_token, token_from_request, verify_token
 from dashboard.settings import Settings
 from dashboard.store.engine import open_store
@@ -75,7 +75,8 @@ def test_verify_tells_role_scope_and_level_and_refuses_unknown_tokens(engine: En
 
 
 def test_expired_and_revoked_tokens_stop_working_within_the_cache_time(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokens, "CACHE_TTL_S", 0.2)
+    now = [1000.0]  # the cache's clock, stepped by the test instead of slept through
+    monkeypatch.setattr(tokens, "_cache", RecentChecks(tokens.CACHE_TTL_S, tokens.CACHE_SIZE, clock=lambda: now[0]))
     expiring = create_token(engine, role="ingest", days=1)
     revoked = create_token(engine, role="ingest")
     assert verify_token(engine, expiring, NO_ENV_TOKENS) is not None
@@ -86,8 +87,10 @@ def test_expired_and_revoked_tokens_stop_working_within_the_cache_time(engine: E
         conn.execute(update(Token).where(Token.token_hash == tokens.token_digest(expiring)).values(expires_at=text("'2000-01-01 00:00:00'")))
     assert revoke_token(engine, revoked_info.token_id) is True
     assert revoke_token(engine, 999) is False
-    time.sleep(0.3)
-    assert verify_token(engine, expiring, NO_ENV_TOKENS) is None
+    now[0] += tokens.CACHE_TTL_S - 0.1
+    assert verify_token(engine, revoked, NO_ENV_TOKENS) == revoked_info  # remembered for the cache time …
+    now[0] += 0.2
+    assert verify_token(engine, expiring, NO_ENV_TOKENS) is None  # … and not a moment longer
     assert verify_token(engine, revoked, NO_ENV_TOKENS) is None
 
 
@@ -101,7 +104,7 @@ def test_the_environment_tokens_are_whole_tree_ingest_and_admin_tokens(engine: E
 
 
 def test_the_cache_stays_bounded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokens, "CACHE_SIZE", 3)
+    monkeypatch.setattr(tokens, "_cache", RecentChecks(tokens.CACHE_TTL_S, 3))
     for i in range(10):
         verify_token(engine, f"unknown-{i}", NO_ENV_TOKENS)
     assert len(tokens._cache._entries) <= 3

@@ -17,13 +17,11 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Engine, select, update
 
+from dashboard.access.recent import RecentChecks
 from dashboard.access.revocation import register_cache, revoked
 from dashboard.settings import Settings
 from dashboard.store.models import Organisation, Token
@@ -118,33 +116,7 @@ def token_from_request(authorization: str | None, query_token: str | None) -> st
     return query_token or None
 
 
-class _Cache:
-    """Bounded, time-limited memory of recent checks (negative ones too, so floods of bad tokens stay cheap)."""
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[str, str], tuple[float, TokenInfo | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> tuple[bool, TokenInfo | None]:
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is None or hit[0] < time.monotonic():
-                return False, None
-            return True, hit[1]
-
-    def put(self, key: tuple[str, str], info: TokenInfo | None) -> None:
-        with self._lock:
-            self._entries[key] = (time.monotonic() + CACHE_TTL_S, info)
-            self._entries.move_to_end(key)
-            while len(self._entries) > CACHE_SIZE:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_cache = _Cache()
+_cache: RecentChecks[tuple[str, str], TokenInfo | None] = RecentChecks(CACHE_TTL_S, CACHE_SIZE)
 register_cache(_cache.clear)
 
 

@@ -19,10 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import threading
-import time
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -30,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.access.recent import RecentChecks
 from dashboard.access.revocation import register_cache, revoked
 from dashboard.store.models import LoginSession, Organisation, User
 
@@ -241,33 +239,7 @@ def close_session(engine: Engine, secret: str | None) -> None:
     revoked()
 
 
-class _Cache:
-    """Recent session checks (negative ones too), bounded and short-lived."""
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[float, SessionUser | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[bool, SessionUser | None]:
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is None or hit[0] < time.monotonic():
-                return False, None
-            return True, hit[1]
-
-    def put(self, key: str, value: SessionUser | None) -> None:
-        with self._lock:
-            self._entries[key] = (time.monotonic() + CACHE_TTL_S, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > CACHE_SIZE:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_cache = _Cache()
+_cache: RecentChecks[str, SessionUser | None] = RecentChecks(CACHE_TTL_S, CACHE_SIZE)
 register_cache(_cache.clear)
 
 

@@ -15,23 +15,18 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dashboard.access.throttle import LoginThrottle
 from dashboard.access.users import SESSION_TTL, authenticate, close_session, open_session
-from dashboard.access.viewer import Viewer
+from dashboard.api.deps import RuntimeDep, ViewerDep, request_runtime
 from dashboard.api.edge import normalise_origin
-from dashboard.api.viewer import CSRF_COOKIE, CSRF_PURPOSE, SESSION_COOKIE, client_address, request_viewer
-from dashboard.runtime.core import Runtime
+from dashboard.api.viewer import CSRF_COOKIE, CSRF_PURPOSE, SESSION_COOKIE, client_address
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
 MAX_FORM_BYTES = 16 * 1024
-
-
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
 
 
 def _same_site_post(request: Request) -> None:
@@ -39,7 +34,7 @@ def _same_site_post(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None or (origin == "null" and request.headers.get("sec-fetch-site") == "same-origin"):
         return
-    settings = _runtime(request).settings
+    settings = request_runtime(request).settings
     normal = normalise_origin(origin)
     allowed = {normalise_origin(o) for o in settings.allowed_origins}
     if normal not in allowed and urlsplit(normal).netloc != request.headers.get("host", "").lower():
@@ -82,7 +77,7 @@ async def login(request: Request) -> Response:
     username, password = form.get("username", ""), form.get("password", "")
     lang = "en" if form.get("lang") == "en" else "zh"
     address = client_address(request) or "unknown"
-    runtime = _runtime(request)
+    runtime = request_runtime(request)
     throttle: LoginThrottle = request.app.state.login_throttle
     refused = await asyncio.to_thread(throttle.check, address, username)  # a cluster's throttle asks Redis
     if refused is not None:  # one audit entry per address and burst (record_use writes at most one per 10 minutes)
@@ -110,7 +105,7 @@ async def login(request: Request) -> Response:
 @router.post("/logout", summary="Sign out: ends the session")
 async def logout(request: Request) -> Response:
     _same_site_post(request)
-    runtime = _runtime(request)
+    runtime = request_runtime(request)
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         await asyncio.to_thread(close_session, runtime.engine, secret)
@@ -122,8 +117,8 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/whoami", summary="Who the caller is taken for, and what they may see")
-def whoami(request: Request, viewer: Viewer = Depends(request_viewer)) -> dict[str, Any]:
-    tree = _runtime(request).tree
+def whoami(rt: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    tree = rt.tree
     return {
         "role": viewer.role,
         "actor": viewer.actor,

@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from dashboard.api.deps import RuntimeDep
 from dashboard.runtime.core import Runtime
 from dashboard.store.models import Event
 
@@ -129,8 +130,7 @@ class Readiness:
 
 
 @router.get("/health", summary="Liveness: the process serves requests (asks nothing of the store)")
-async def health(request: Request) -> dict[str, Any]:
-    rt: Runtime = request.app.state.runtime
+async def health(rt: RuntimeDep) -> dict[str, Any]:
     return {
         "status": "ok",
         "pid": os.getpid(),  # which worker answered (--workers: one port, several processes)
@@ -149,8 +149,7 @@ async def health(request: Request) -> dict[str, Any]:
     summary="Readiness: the store answers, the live state is built and current",
     responses={503: {"description": "not ready; the body names what is not", "content": {"application/json": {}}}},
 )
-async def ready(request: Request) -> JSONResponse:
-    rt: Runtime = request.app.state.runtime
+async def ready(request: Request, rt: RuntimeDep) -> JSONResponse:
     checks: Readiness = request.app.state.readiness
     problems = await checks.problems()
     body = {"status": "ready" if not problems else "not ready", "not_ready": problems, "counted_seq": rt.aggregator.last_seq}

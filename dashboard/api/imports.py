@@ -24,13 +24,14 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from dashboard.access.tokens import token_from_request
 from dashboard.access.viewer import AccessRefused, Viewer
+from dashboard.api.deps import RuntimeDep
 from dashboard.api.viewer import CSRF_COOKIE, SESSION_COOKIE, client_address
 from dashboard.runtime.core import Runtime
 from dashboard.transfer.importer.jobs import ImportJobs, JobError, jobs_for
@@ -59,8 +60,7 @@ def _session(request: Request) -> str | None:
     return session if expected and hmac.compare_digest(expected.encode(), sent.encode()) else None
 
 
-def require_admin(request: Request) -> Admin:
-    runtime: Runtime = request.app.state.runtime
+def require_admin(request: Request, runtime: RuntimeDep) -> Admin:
     token = token_from_request(request.headers.get("authorization"), request.query_params.get("token"))
     try:
         viewer = runtime.access.viewer(token=token, session=None if token else _session(request),
@@ -74,8 +74,14 @@ def require_admin(request: Request) -> Admin:
     return Admin(runtime, viewer.actor)
 
 
-def _jobs(admin: Admin = Depends(require_admin)) -> ImportJobs:
+AdminDep = Annotated[Admin, Depends(require_admin)]
+
+
+def _jobs(admin: AdminDep) -> ImportJobs:
     return jobs_for(admin.runtime)
+
+
+JobsDep = Annotated[ImportJobs, Depends(_jobs)]
 
 
 def _refused(exc: JobError) -> HTTPException:
@@ -83,7 +89,7 @@ def _refused(exc: JobError) -> HTTPException:
 
 
 @router.post("/imports", summary="Start an import")
-def create_import(jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
+def create_import(jobs: JobsDep) -> dict[str, Any]:
     try:
         return jobs.create().status()
     except JobError as exc:
@@ -91,8 +97,8 @@ def create_import(jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
 
 
 @router.put("/imports/{job_id}/files/{kind}", summary="Upload one file of an import (raw body)")
-async def upload_file(job_id: str, kind: str, request: Request, name: str = Query("upload", max_length=200),
-                      offset: int = Query(0, ge=0), jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
+async def upload_file(job_id: str, kind: str, request: Request, jobs: JobsDep, name: str = Query("upload", max_length=200),
+                      offset: int = Query(0, ge=0)) -> dict[str, Any]:
     try:
         upload = jobs.upload(job_id, kind, name, offset)
     except JobError as exc:
@@ -114,7 +120,7 @@ async def upload_file(job_id: str, kind: str, request: Request, name: str = Quer
 
 
 @router.post("/imports/{job_id}/check", summary="Check the uploaded files (in the background)")
-def check_import(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
+def check_import(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     try:
         return jobs.check(job_id).status()
     except JobError as exc:
@@ -122,7 +128,7 @@ def check_import(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, An
 
 
 @router.get("/imports/{job_id}", summary="An import's state, progress and report")
-def import_status(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, Any]:
+def import_status(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     try:
         return jobs.find(job_id).status()  # in a cluster, held here or by another process
     except JobError as exc:
@@ -130,7 +136,7 @@ def import_status(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, A
 
 
 @router.post("/imports/{job_id}/apply", summary="Write a checked import and reload the live state")
-def apply_import(job_id: str, admin: Admin = Depends(require_admin)) -> dict[str, Any]:
+def apply_import(job_id: str, admin: AdminDep) -> dict[str, Any]:
     try:
         return jobs_for(admin.runtime).apply(job_id, admin.actor).status()
     except JobError as exc:
@@ -138,13 +144,13 @@ def apply_import(job_id: str, admin: Admin = Depends(require_admin)) -> dict[str
 
 
 @router.delete("/imports/{job_id}", summary="Discard an import and its files")
-def discard_import(job_id: str, jobs: ImportJobs = Depends(_jobs)) -> dict[str, str]:
+def discard_import(job_id: str, jobs: JobsDep) -> dict[str, str]:
     jobs.discard(job_id)
     return {"id": job_id, "state": "discarded"}
 
 
 @router.post("/reload", summary="Rebuild the live state from the store (after an import from the command line)")
-async def reload_live_state(admin: Admin = Depends(require_admin)) -> dict[str, Any]:
+async def reload_live_state(admin: AdminDep) -> dict[str, Any]:
     started = time.perf_counter()
     await run_in_threadpool(admin.runtime.reload)
     admin.runtime.audit.record(admin.actor, "live.reload")

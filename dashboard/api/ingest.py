@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from starlette.websockets import WebSocketDisconnect
 
 from dashboard.access.tokens import TokenInfo, token_from_request, verify_token
+from dashboard.api.deps import request_runtime
 from dashboard.api.health import CLOSE_TRY_AGAIN, STORE_FAILURES, STORE_UNAVAILABLE
 from dashboard.domain.events import EventIn
 from dashboard.ingest.ingestor import (
@@ -112,13 +113,9 @@ _REQUEST_BODY = {
 _ERROR = {"content": {"application/json": {"example": {"detail": "a reason in plain words"}}}}
 
 
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
 def ingest_token(request: Request) -> TokenInfo:
     """The caller's token, if it may send events (401 without a valid token, 403 with one of another role)."""
-    runtime = _runtime(request)
+    runtime = request_runtime(request)
     token = token_from_request(request.headers.get("authorization"), request.query_params.get("token"))
     info = verify_token(runtime.engine, token, runtime.settings)
     address = request.client.host if request.client else None
@@ -162,7 +159,7 @@ async def _read_body(request: Request) -> bytes:
 async def post_events(request: Request, token: TokenInfo = Depends(ingest_token)) -> dict[str, Any]:
     body = await _read_body(request)
     try:
-        result = await _runtime(request).ingestor.submit_frame(body, scope_org_id=token.org_id)
+        result = await request_runtime(request).ingestor.submit_frame(body, scope_org_id=token.org_id)
     except FrameError as exc:
         raise HTTPException(413 if exc.too_large else 400, str(exc)) from None
     except IngestUnavailable as exc:

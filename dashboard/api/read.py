@@ -4,25 +4,25 @@ Every answer but the member list comes from the runtime (tree and
 aggregator), never from a query per request, so these stay cheap under load.
 Each route answers within the caller's scope (dashboard.access.viewer): its subtree,
 with small counts hidden at the public level; members need the full level.
+Each answer has a response model (dashboard/api/models.py, and the snapshot's
+wire contract in dashboard/live/contracts.py), validated on the way out.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 
 from dashboard.access.scopes import mask_snapshot
 from dashboard.access.viewer import Viewer
-from dashboard.api.viewer import request_viewer
+from dashboard.api.deps import RuntimeDep, ViewerDep
+from dashboard.api.models import MembersPage, OrgOut
+from dashboard.live.contracts import FullSnapshot, PublicSnapshot
 from dashboard.runtime.core import Runtime
 from dashboard.store.roster import MAX_PAGE, members_of
 
 router = APIRouter(prefix="/api", tags=["read"])
-
-
-def runtime_of(request: Request) -> Runtime:
-    return request.app.state.runtime
 
 
 def scoped_org(rt: Runtime, viewer: Viewer, code: str | None) -> int:
@@ -39,11 +39,12 @@ def scoped_org(rt: Runtime, viewer: Viewer, code: str | None) -> int:
     return node.id
 
 
-@router.get("/orgs", summary="The organisation tree (the caller's subtree), or the children of one organisation")
-def orgs(
-    request: Request, parent: str | None = Query(None, max_length=64), viewer: Viewer = Depends(request_viewer)
-) -> list[dict[str, Any]]:
-    rt = runtime_of(request)
+@router.get(
+    "/orgs",
+    summary="The organisation tree (the caller's subtree), or the children of one organisation",
+    response_model=list[OrgOut],
+)
+def orgs(rt: RuntimeDep, viewer: ViewerDep, parent: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
     tree = rt.tree
     if parent is None:
         ids = sorted(tree.walk(viewer.scope.org_id), key=lambda i: (tree.nodes[i].level, i))
@@ -57,24 +58,28 @@ def orgs(
     return out
 
 
-@router.get("/snapshot", summary="Live KPIs of a subtree (the caller's own if org is absent); small counts hidden at the public level")
-def snapshot(
-    request: Request, org: str | None = Query(None, max_length=64), viewer: Viewer = Depends(request_viewer)
-) -> dict[str, Any]:
-    rt = runtime_of(request)
+@router.get(
+    "/snapshot",
+    summary="Live KPIs of a subtree (the caller's own if org is absent); small counts hidden at the public level",
+    response_model=FullSnapshot | PublicSnapshot,
+)
+def snapshot(rt: RuntimeDep, viewer: ViewerDep, org: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     return mask_snapshot(rt.aggregator.snapshot(scoped_org(rt, viewer, org)), viewer.scope)
 
 
-@router.get("/members", summary="Members of a subtree with names: admins and full-level tokens or users only")
+@router.get(
+    "/members",
+    summary="Members of a subtree with names: admins and full-level tokens or users only",
+    response_model=MembersPage,
+    response_model_exclude_unset=True,  # no "phone": null for callers who may not see phones
+)
 def members(
-    request: Request,
+    rt: RuntimeDep,
+    viewer: ViewerDep,
     org: str = Query(..., max_length=64),
     limit: int = Query(100, ge=1, le=MAX_PAGE),
     offset: int = Query(0, ge=0, le=100_000_000),
-    viewer: Viewer = Depends(request_viewer),
 ) -> dict[str, Any]:
     if not viewer.may_read_members:
         raise HTTPException(403, "member data needs an admin or a full-level token")
-    rt = runtime_of(request)
-    org_id = scoped_org(rt, viewer, org)
-    return members_of(rt.engine, org_id, limit=limit, offset=offset, with_phone=viewer.is_admin)
+    return members_of(rt.engine, scoped_org(rt, viewer, org), limit=limit, offset=offset, with_phone=viewer.is_admin)

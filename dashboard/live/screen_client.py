@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 import websockets
+from websockets.typing import Origin
 
 PAGES_OUTPUT = ".._pages_content.children..._pages_store.data.."
 
@@ -96,7 +97,7 @@ class ScreenClient:
 
     async def run(self, duration_s: float) -> ScreenClient:
         """Connect, stream for ``duration_s`` seconds, disconnect."""
-        origin = self.base_url
+        origin = Origin(self.base_url)
         async with websockets.connect(self.ws_url, origin=origin, max_size=None, open_timeout=30) as ws:
             await ws.send(
                 orjson.dumps(

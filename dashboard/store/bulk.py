@@ -37,7 +37,7 @@ _VALUES_PER_STATEMENT = 2600 if sqlite3.sqlite_version_info >= (3, 32, 0) else 9
 class BulkWriter:
     """Writes rows with the driver's fastest path; one open transaction until ``commit``."""
 
-    def __init__(self, dbapi_connection, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, dbapi_connection: Any, dialect: str) -> None:
         self._conn = dbapi_connection
         self._dialect = dialect
         self._cursor = dbapi_connection.cursor()
@@ -127,15 +127,19 @@ def bulk_writer(engine: Engine) -> Iterator[BulkWriter]:
     table refers to the organisations being deleted.
     """
     raw = engine.raw_connection()
+    driver = raw.driver_connection
+    if driver is None:  # only a connection that was invalidated has none
+        raw.close()
+        raise RuntimeError("the pool handed out a closed connection")
     sqlite = engine.dialect.name == "sqlite"
     try:
         if sqlite:
-            raw.driver_connection.execute("PRAGMA ignore_check_constraints=ON")
-        yield BulkWriter(raw.driver_connection, engine.dialect.name)
+            driver.execute("PRAGMA ignore_check_constraints=ON")
+        yield BulkWriter(driver, engine.dialect.name)
     except BaseException:
         raw.rollback()
         raise
     finally:
         if sqlite:
-            raw.driver_connection.execute("PRAGMA ignore_check_constraints=OFF")
+            driver.execute("PRAGMA ignore_check_constraints=OFF")
         raw.close()

@@ -72,7 +72,7 @@ class OrgTree:
             if n.parent_id is not None:
                 kids.setdefault(n.parent_id, []).append(n.id)
         if tree.root_id is not None:
-            stack = [(tree.root_id, ())]
+            stack: list[tuple[int, tuple[int, ...]]] = [(tree.root_id, ())]
             while stack:
                 node_id, above = stack.pop()
                 chain = (node_id, *above)

@@ -289,7 +289,8 @@ class Aggregator:
             if kind in _SEQUENTIAL:
                 batch.ordered.append((event, row, ts))
             elif kind == "meeting_held" and isinstance(event.data, dict):
-                meeting = MEETING_KINDS.get(event.data.get("kind"))
+                meeting_kind = event.data.get("kind")
+                meeting = MEETING_KINDS.get(meeting_kind) if isinstance(meeting_kind, str) else None
                 if meeting is not None:
                     batch.meetings.append((row, meeting, ts))
         return batch
@@ -317,7 +318,7 @@ class Aggregator:
                 self._members.org[member] = self._layout.row_of_code.get(to_org, self._layout.sink)
         elif kind in RECRUIT_STAGE and known:
             self._members.stage[member] = mc.STAGE_CODES[RECRUIT_STAGE[kind]]
-        elif kind == "dues_paid" and known:
+        elif kind == "dues_paid" and known and member is not None:
             month = parse_month(data.get("month"))
             if month == self._periods.month:
                 self._members.dues_paid[member] = True

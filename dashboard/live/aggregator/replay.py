@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -13,12 +14,13 @@ from dashboard.live.aggregator.members import MEMBER_COLUMNS
 from dashboard.store.models import Event, Member
 
 
-def _data(text: str | None) -> object:
-    """An event's stored JSON; a row that does not parse counts as an event with no data."""
+def _data(text: str | None) -> dict[str, Any]:
+    """An event's stored JSON object; a row that does not parse to one counts as an event with no data."""
     try:
-        return orjson.loads(text) if text else {}
+        value = orjson.loads(text) if text else {}
     except orjson.JSONDecodeError:
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def read_members(engine: Engine) -> pd.DataFrame:
