@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_roster_edits"
-down_revision = "0005_live_snapshots"
+down_revision = "0006_events_ts_seq"
 branch_labels = None
 depends_on = None
 
