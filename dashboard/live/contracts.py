@@ -120,6 +120,22 @@ class Structure(LevelGeneric, Generic[P]):
     status: Status[P]
 
 
+class Daily(LevelGeneric, Generic[P]):
+    """Thirty local days per series, oldest first, today last (docs/aggregates.md, "Daily series"); hidden
+    like counts of people at the public level."""
+
+    study_points: list[P] = Field(min_length=30, max_length=30)
+    meetings: list[P] = Field(min_length=30, max_length=30)
+    themed_days: list[P] = Field(min_length=30, max_length=30)
+    dues: list[P] = Field(min_length=30, max_length=30)
+    transfers: list[P] = Field(min_length=30, max_length=30)
+    joined: list[P] = Field(min_length=30, max_length=30)
+    became_full: list[P] = Field(min_length=30, max_length=30)
+    active: list[P] = Field(min_length=30, max_length=30)
+    active_orgs: list[P] = Field(min_length=30, max_length=30)
+    active_branches: list[P] = Field(min_length=30, max_length=30)
+
+
 class TopStudy(Contract):
     """A direct child organisation on the study leaderboard (an organisation, never a person)."""
 
@@ -146,6 +162,7 @@ class SnapshotKpis(LevelGeneric, Generic[P]):
     events_per_min: int
     events_trend: list[int] = Field(min_length=60, max_length=60)
     events_daily: list[int] = Field(min_length=30, max_length=30)
+    daily: Daily[P]
     study_points_today: int
     meetings: Meetings
     dues_rate: Share
@@ -207,8 +224,8 @@ class TopologyHealth(Contract):
 
 # units: per child organisation code, dashboard/wall/units.py UNIT_FIELDS in order: members, active today
 # (people: masked), events today, study points today, 三会一课 share, themed day share, dues share, branches,
-# branches with few members, without a secretary, without a meeting, overdue transfers.
-UnitRow = tuple[P, P, int, int, Share, Share, Share, int, int, int, int, int]
+# branches with few members, without a secretary, without a meeting, overdue transfers (people: masked).
+UnitRow = tuple[P, P, int, int, Share, Share, Share, int, int, int, int, P]
 
 
 class ReplayState(Contract):
@@ -273,6 +290,7 @@ class FrameKpi(LevelGeneric, Generic[P]):
     events_per_min: int = absent()
     events_trend: list[int] = absent(min_length=60, max_length=60)
     events_daily: list[int] = absent(min_length=30, max_length=30)
+    daily: Daily[P] = absent()
     study_points_today: int = absent()
     meetings: Meetings = absent()
     dues_rate: Share = None
