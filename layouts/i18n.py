@@ -984,7 +984,7 @@ EN: dict[str, str] = {
     "trend.active_branches": "Branches with activity per day, last 30 days (today so far)",
     "trend.active": "Active party members per day, last 30 days (today so far)",
     "trend.study_points": "Study points per day, last 30 days (today so far)",
-    "trend.meetings": "三会一课 meetings held per day, last 30 days (today so far)",
+    "trend.meetings": "Three Meetings & One Lesson: meetings held per day, last 30 days (today so far)",
     "trend.themed_days": "Themed party days held per day, last 30 days (today so far)",
     "trend.dues": "Dues payments per day, last 30 days (today so far)",
     "trend.transfers": "Transfers requested per day, last 30 days (today so far)",
