@@ -83,6 +83,28 @@ def test_a_new_screen_gets_the_full_state_then_only_changes(live_server: LiveSer
     assert totals and totals[-1] > first["kpi"]["events_total"]
 
 
+def test_a_screen_that_joins_after_a_restart_opens_on_the_latest_stored_activity(fresh_server: LiveServer) -> None:
+    """The feed opens on what happened last (at a quiet hour the next event may be minutes away), from
+    the store after a restart, and at the public level without a name."""
+    branch, member, _ = a_branch_and_member(fresh_server)
+    name = db_rows(fresh_server, f"SELECT name FROM members WHERE code = '{member}'")[0][0]
+    titles = [f"before-restart-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    post_events(
+        fresh_server,
+        [{"id": uuid.uuid4().hex, "type": "study", "org": branch, "member": member, "data": {"points": 1, "title": t}} for t in titles],
+    )
+    fresh_server.restart()
+
+    async def scenario() -> ScreenClient:
+        ticket, cb = await screens(fresh_server)
+        return await ScreenClient(fresh_server.url, ticket, cb).run(2)
+
+    first = run(scenario()).frames[0]
+    assert first["full"] is True
+    assert [item.get("title") for item in first["feed"]][-3:] == titles
+    assert name not in str(first) and member not in str(first)
+
+
 def test_a_page_whose_layout_arrives_late_still_gets_its_frames(live_server: LiveServer) -> None:
     """Dash starts the stream when its shell loads; the page (and its live-meta) may come later."""
 

@@ -63,6 +63,19 @@ def read_events_by_time(engine: Engine, after: tuple[int, int] | None, until_ms:
     ]
 
 
+_LATEST = text(f"SELECT {_COLUMNS} FROM events ORDER BY seq DESC LIMIT :limit")
+
+
+def read_latest_events(engine: Engine, limit: int) -> list[StoredEvent]:
+    """The ``limit`` newest stored events (by seq), oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(_LATEST, {"limit": limit}).all()
+    return [
+        StoredEvent(seq, event_id, kind, ts_ms, org_id, member_id, _data(data))  # type: ignore[arg-type]
+        for seq, event_id, kind, ts_ms, org_id, member_id, data in reversed(rows)
+    ]
+
+
 def iter_events_by_time(
     engine: Engine, after: tuple[int, int] | None, until_ms: int, chunk: int = CHUNK
 ) -> Iterator[list[StoredEvent]]:

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 FEED_LENGTH = 12
 RECENT_EVENTS = 4096
+# Latest events kept for screens that join: their feed opens on the latest activity of their scope
+# (at a quiet hour the next event may be minutes away) instead of an empty list.
+FEED_BACKLOG = 2048
 HEARTBEAT_S = 1.0  # a screen judges its link from these (assets/live.js: reconnecting after 2 s without one)
 # Snapshot keys that are not KPIs of the subtree and never go to screens as such.
 PRIVATE_KEYS = frozenset({"ts"})
@@ -153,6 +156,7 @@ class FramePublisher:
         self.channels: dict[Scope, Channel] = {}
         self.notices: dict[int, Notice] = {}
         self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
+        self._latest: deque[StoredEvent] = deque(maxlen=FEED_BACKLOG)
         self._lock = threading.Lock()
         self._seq_lock = threading.Lock()
         self._channels_lock = threading.Lock()
@@ -164,10 +168,16 @@ class FramePublisher:
 
     # --- inputs -------------------------------------------------------------
 
+    def prime_feed(self, events: Sequence[StoredEvent]) -> None:
+        """The stored events before this start (oldest first), for the feed of screens that join."""
+        with self._lock:
+            self._latest.extend(ev for ev in events if ev.type != "notice")
+
     def _on_events(self, events: Sequence[StoredEvent]) -> None:
         """Bus subscriber: keep the latest events for the feed and every notice (never sampled)."""
         with self._lock:
             self._recent.extend(events)
+            self._latest.extend(ev for ev in events if ev.type != "notice")
             for ev in events:
                 if ev.type == "notice":
                     self._kick_soon()
@@ -192,7 +202,11 @@ class FramePublisher:
                 channel.screens += 1
                 return channel
         fresh = Channel(scope)
-        fresh.update({**self._scope_values(scope), **self._section_values(scope, set(), ())}, self._next_seq())
+        seq = self._next_seq()
+        fresh.update({**self._scope_values(scope), **self._section_values(scope, set(), ())}, seq)
+        with self._lock:
+            latest = list(self._latest)
+        fresh.add_feed(self._feed_items(latest, scope), seq)
         with self._channels_lock:
             channel = self.channels.setdefault(scope, fresh)  # another screen may have made it meanwhile
             channel.screens += 1

@@ -37,7 +37,8 @@ from dashboard.live.aggregator.replay import iter_stored_events, read_members
 from dashboard.live.aggregator.snapshot import SnapshotWriter, fingerprint, restore_or_rebuild, snapshot_key
 from dashboard.live.bus import Bus, InProcessBus
 from dashboard.live.cluster import SIGNAL_RELOAD, Cluster
-from dashboard.live.publisher import FramePublisher
+from dashboard.live.history import read_latest_events
+from dashboard.live.publisher import FEED_BACKLOG, FramePublisher
 from dashboard.live.redis_bus import RedisBus
 from dashboard.map.frames import MapFrames
 from dashboard.map.regions import RegionMap, load_regions
@@ -202,6 +203,7 @@ class Runtime:
         bus.subscribe(feed)
         ingestor = Ingestor(engine, tree, bus)
         publisher = FramePublisher(tree, aggregator, bus, MemberDirectory(engine), hz=settings.frame_hz)
+        publisher.prime_feed(read_latest_events(engine, FEED_BACKLOG))
         topology = Topology.start(engine, tree, aggregator, deferred=True)  # begun by background(): after the start
         map_frames = MapFrames(tree, aggregator, regions, publisher.notices)
         publisher.sections.extend([*map_frames.sections, *topology_sections(topology)])
